@@ -1,0 +1,23 @@
+r"""recbole-darec: DaRec (arXiv 2408.08231) as RecBole models.
+
+``import recbole_darec`` makes RecBole 1.2.1 work on current torch/scipy/numpy/pandas and
+registers every model of this package, so RecBole's own ``run_recbole``,
+``objective_function`` and ``load_data_and_model`` find them by name.
+"""
+
+from recbole_darec import compat
+from recbole_darec_autoload import MODEL_MODULES
+
+compat.apply()
+
+from recbole_darec.registry import register_models  # noqa: E402
+
+register_models()
+
+from recbole_darec.data.dataset import DaRecDataset  # noqa: E402
+from recbole_darec.model.darec_recommender import DaRecRecommender  # noqa: E402
+from recbole_darec.model.dareclightgcn import DaRecLightGCN  # noqa: E402
+from recbole_darec.trainer import DaRecTrainer  # noqa: E402
+
+__version__ = "0.1.0"
+__all__ = ["DaRecDataset", "DaRecRecommender", "DaRecLightGCN", "DaRecTrainer", "MODEL_MODULES"]

@@ -1,0 +1,121 @@
+r"""Make RecBole 1.2.1 work on today's libraries, without pinning them back.
+
+Applied once, on ``import recbole_darec``; each fix is scoped to RecBole's own code:
+
+* torch >= 2.6 loads with ``weights_only=True`` by default, which cannot read the checkpoints
+  RecBole itself writes (they hold its ``Config``). RecBole's three checkpoint readers
+  (``Trainer.evaluate``, ``Trainer.resume_checkpoint``, ``load_data_and_model``) run with the old
+  default; any other ``torch.load`` keeps torch's safe default.
+* scipy >= 1.13 removed ``dok_matrix._update``, which the adjacency builders of LightGCN, NGCF,
+  GCMC, NCL, SpectralCF, KGIN and MCCLK call. It is restored as a plain dict update.
+* numpy >= 1.24 removed ``np.float``, which RecBole's missing-value filling and tensor conversion
+  use for sequence fields. Those two RecBole modules see a numpy that still has it.
+* pandas 2.x warns once per field and file about RecBole's chained ``inplace=True`` fills; those
+  warnings (and torch's deprecation notes about RecBole's calls) are silenced for RecBole's
+  modules only. pandas 3 makes those fills silent no-ops (copy-on-write), so setup.py pins
+  pandas < 3 and a warning is raised if pandas 3 is found anyway.
+"""
+
+import functools
+import types
+import warnings
+
+import numpy
+import torch
+
+_APPLIED = False
+
+
+def _trusting_recbole_checkpoints(function):
+    if getattr(function, "_recbole_darec_trusting", False):
+        return function
+
+    @functools.wraps(function)
+    def wrapper(*args, **kwargs):
+        original_load = torch.load
+
+        def load(*load_args, **load_kwargs):
+            load_kwargs.setdefault("weights_only", False)
+            return original_load(*load_args, **load_kwargs)
+
+        torch.load = load
+        try:
+            return function(*args, **kwargs)
+        finally:
+            torch.load = original_load
+
+    wrapper._recbole_darec_trusting = True
+    return wrapper
+
+
+def _patch_checkpoint_loading():
+    import recbole.quick_start
+    import recbole.quick_start.quick_start as quick_start
+    from recbole.trainer import Trainer
+
+    Trainer.evaluate = _trusting_recbole_checkpoints(Trainer.evaluate)
+    Trainer.resume_checkpoint = _trusting_recbole_checkpoints(Trainer.resume_checkpoint)
+    load = _trusting_recbole_checkpoints(quick_start.load_data_and_model)
+    quick_start.load_data_and_model = load
+    recbole.quick_start.load_data_and_model = load
+
+
+def _dok_update(self, data):
+    self._dict.update(data) if hasattr(self, "_dict") else dict.update(self, data)
+
+
+def _patch_scipy_dok():
+    from scipy.sparse import dok_matrix
+
+    if not hasattr(dok_matrix, "_update"):
+        dok_matrix._update = _dok_update
+
+
+class _NumpyWithFloatAlias(types.ModuleType):
+    float = float
+
+    def __getattr__(self, name):
+        return getattr(numpy, name)
+
+
+def _patch_numpy_float_alias():
+    if hasattr(numpy, "float"):
+        return
+    import recbole.data.dataset.dataset as dataset_module
+    import recbole.data.interaction as interaction_module
+
+    legacy_numpy = _NumpyWithFloatAlias("numpy")
+    dataset_module.np = legacy_numpy
+    interaction_module.np = legacy_numpy
+
+
+def _quiet_recbole_warnings():
+    import pandas
+
+    if int(pandas.__version__.split(".")[0]) >= 3:
+        warnings.warn(
+            "recbole_darec: pandas >= 3 makes RecBole 1.2.1's chained fillna(inplace=True) "
+            "a no-op (copy-on-write), so missing values in .user/.item files stay NaN; "
+            "install pandas<3 (setup.py pins it).",
+            RuntimeWarning,
+        )
+    warnings.filterwarnings(
+        "ignore", message=".*chained assignment.*", category=FutureWarning, module=r"recbole\."
+    )
+    for message in (r".*torch\.cuda\.amp\..*", r".*torch\.sparse\..*", r".*sparse.*deprecated.*"):
+        for category in (FutureWarning, UserWarning):
+            warnings.filterwarnings("ignore", message=message, category=category, module=r"recbole\.")
+    warnings.filterwarnings(
+        "ignore", message=r".*NumPy array is not writable.*", category=UserWarning, module=r"recbole\."
+    )
+
+
+def apply():
+    global _APPLIED
+    if _APPLIED:
+        return
+    _patch_checkpoint_loading()
+    _patch_scipy_dok()
+    _patch_numpy_float_alias()
+    _quiet_recbole_warnings()
+    _APPLIED = True

@@ -1,0 +1,131 @@
+r"""
+DaRecDataset
+################################################
+RecBole's :class:`~recbole.data.dataset.Dataset` plus the language-model vector of every user and
+item, aligned to RecBole's internal ids (``llm_vectors``: users then items, pad rows zero).
+
+Config keys:
+    llm_vector_format (str): ``npz`` (default) or ``atomic``.
+    llm_user_vector_file, llm_item_vector_file (str or None): npz paths; None means
+        ``{data_path}/{dataset}.user_llm.npz`` and ``.item_llm.npz``.
+    llm_missing (str): ``error`` (default) or ``mean`` for ids without a vector.
+    preload_weight, additional_feat_suffix, alias_of_user_id, alias_of_item_id: RecBole's own keys,
+        read when ``llm_vector_format: atomic``.
+"""
+
+import os
+
+import numpy as np
+import torch
+from recbole.data.dataset import Dataset
+
+from recbole_darec.data.llm_vectors import (
+    LLMVectorError,
+    align_vectors,
+    read_npz_vectors,
+    vectors_from_ragged_rows,
+)
+
+VECTOR_FORMATS = ("npz", "atomic")
+
+
+class DaRecDataset(Dataset):
+    def __init__(self, config):
+        self._check_vector_config(config)
+        super().__init__(config)
+        user_vectors, item_vectors = self._load_llm_vectors()
+        if user_vectors.shape[1] != item_vectors.shape[1]:
+            raise LLMVectorError(
+                f"user vectors have width {user_vectors.shape[1]} but item vectors have width "
+                f"{item_vectors.shape[1]}; DaRec needs one width for both"
+            )
+        self.llm_vectors = torch.from_numpy(np.concatenate([user_vectors, item_vectors]))
+
+    @staticmethod
+    def _check_vector_config(config):
+        if config["llm_vector_format"] not in VECTOR_FORMATS:
+            raise ValueError(
+                f"config key llm_vector_format must be one of {VECTOR_FORMATS}, "
+                f"got {config['llm_vector_format']!r}"
+            )
+        if config["llm_missing"] not in ("error", "mean"):
+            raise ValueError(
+                f"config key llm_missing must be 'error' or 'mean', got {config['llm_missing']!r}"
+            )
+
+    def _vector_path(self, kind):
+        path = self.config[f"llm_{kind}_vector_file"]
+        if path:
+            return path
+        return os.path.join(self.dataset_path, f"{self.dataset_name}.{kind}_llm.npz")
+
+    def _load_llm_vectors(self):
+        tables = []
+        for kind, id_field in (("user", self.uid_field), ("item", self.iid_field)):
+            if self.config["llm_vector_format"] == "npz":
+                source = self._vector_path(kind)
+                tokens, vectors = read_npz_vectors(source)
+            else:
+                source, tokens, vectors = self._atomic_vectors(id_field)
+            tables.append(
+                align_vectors(
+                    source,
+                    tokens,
+                    vectors,
+                    self.field2id_token[id_field],
+                    self.config["llm_missing"],
+                    self.logger,
+                )
+            )
+        return tables
+
+    def _id_aliases(self, id_field):
+        alias_name = "user_id" if id_field == self.uid_field else "item_id"
+        return list(self.alias.get(alias_name, [id_field]))
+
+    def _preload_entry(self, id_field):
+        r"""The ``(id field, value field)`` of ``preload_weight`` that belongs to ``id_field``."""
+        for preload_id, value_field in (self.config["preload_weight"] or {}).items():
+            if preload_id in self._id_aliases(id_field):
+                return preload_id, value_field
+        kind = "user" if id_field == self.uid_field else "item"
+        raise LLMVectorError(
+            f"llm_vector_format is 'atomic' but config key preload_weight has no entry for the "
+            f"{kind} ids (an id field listed in alias_of_{kind}_id). Add e.g. "
+            f"additional_feat_suffix: [{kind}emb], load_col: {{{kind}emb: [{kind[0]}id, {kind}_emb]}}, "
+            f"alias_of_{kind}_id: [{kind[0]}id], preload_weight: {{{kind[0]}id: {kind}_emb}}"
+        )
+
+    def _atomic_vectors(self, id_field):
+        preload_id, value_field = self._preload_entry(id_field)
+        source = self.field2source[preload_id]
+        feat = getattr(self, f"{source}_feat")
+        path = os.path.join(self.dataset_path, f"{self.dataset_name}.{source}")
+        tokens = np.asarray(self.field2id_token[preload_id])[feat[preload_id].to_numpy()]
+        vectors = vectors_from_ragged_rows(path, tokens, feat[value_field].to_list())
+        return path, tokens, vectors
+
+    def _remap_ID_all(self):
+        self._drop_vectors_of_unknown_ids()
+        super()._remap_ID_all()
+
+    def _drop_vectors_of_unknown_ids(self):
+        r"""Before ids are remapped, drop vector rows whose token never occurs in the
+        interactions: with RecBole's alias mechanism they would otherwise become phantom users or
+        items that appear in every full ranking."""
+        if self.config["llm_vector_format"] != "atomic":
+            return
+        for id_field in (self.uid_field, self.iid_field):
+            known = set(self.inter_feat[id_field].to_numpy())
+            for preload_id in self.config["preload_weight"] or {}:
+                source = self.field2source.get(preload_id)
+                if preload_id == id_field or preload_id not in self._id_aliases(id_field):
+                    continue
+                feat = getattr(self, f"{source}_feat")
+                keep = feat[preload_id].isin(known)
+                if not keep.all():
+                    self.logger.info(
+                        f"{self.dataset_name}.{source}: ignored {int((~keep).sum())} vector(s) "
+                        f"of ids absent from the interactions"
+                    )
+                    setattr(self, f"{source}_feat", feat[keep].reset_index(drop=True))

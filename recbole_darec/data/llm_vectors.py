@@ -1,0 +1,147 @@
+r"""Reading, checking, aligning and writing the per-user and per-item language-model vectors.
+
+Two on-disk formats:
+
+* ``npz`` (ours, fast): an uncompressed ``.npz`` with ``tokens`` (the dataset's original user or
+  item tokens, strings) and ``vectors`` (float, one row per token). Default file names
+  ``{data_path}/{dataset}.user_llm.npz`` and ``{dataset}.item_llm.npz``.
+* ``atomic`` (RecBole's documented pretrained-embedding convention): ``.useremb`` / ``.itememb``
+  files loaded by RecBole through ``additional_feat_suffix`` and ``preload_weight``.
+
+Either way the vectors are aligned to RecBole's internal ids by their original tokens.
+"""
+
+import json
+import os
+import tempfile
+
+import numpy as np
+
+
+class LLMVectorError(ValueError):
+    """A problem with a language-model vector file; the message names the file."""
+
+
+def read_npz_vectors(path):
+    r"""Return ``(tokens, vectors)`` from one of our ``.npz`` vector files, checked."""
+    if not os.path.isfile(path):
+        raise LLMVectorError(
+            f"{path}: LLM vector file not found. Create it with `python -m recbole_darec.embed` "
+            f"or point config key llm_user_vector_file / llm_item_vector_file at it."
+        )
+    try:
+        with np.load(path, allow_pickle=False) as archive:
+            if "tokens" not in archive or "vectors" not in archive:
+                raise LLMVectorError(
+                    f"{path}: expected arrays 'tokens' and 'vectors', found {sorted(archive.files)}"
+                )
+            tokens, vectors = archive["tokens"].astype(str), archive["vectors"]
+    except (OSError, ValueError) as error:
+        if isinstance(error, LLMVectorError):
+            raise
+        raise LLMVectorError(f"{path}: not a readable .npz vector file ({error})") from error
+    return tokens, check_vectors(path, tokens, vectors)
+
+
+def check_vectors(source, tokens, vectors):
+    r"""Validate one table of vectors; ``source`` names it in every message."""
+    if len(tokens) == 0:
+        raise LLMVectorError(f"{source}: the file holds no vectors (it is empty)")
+    vectors = np.asarray(vectors)
+    if vectors.ndim != 2:
+        raise LLMVectorError(
+            f"{source}: 'vectors' must be 2-D (one row per token), got shape {vectors.shape}"
+        )
+    if vectors.shape[0] != len(tokens):
+        raise LLMVectorError(
+            f"{source}: {len(tokens)} tokens but {vectors.shape[0]} vector rows; they must match"
+        )
+    if vectors.shape[1] == 0:
+        raise LLMVectorError(f"{source}: the vectors have width 0")
+    if not np.issubdtype(vectors.dtype, np.floating):
+        raise LLMVectorError(f"{source}: vectors must be floats, got dtype {vectors.dtype}")
+    finite = np.isfinite(vectors).all(axis=1)
+    if not finite.all():
+        bad = np.flatnonzero(~finite)
+        raise LLMVectorError(
+            f"{source}: {len(bad)} vector(s) contain NaN or inf, first at token {tokens[bad[0]]!r}"
+        )
+    unique, counts = np.unique(tokens, return_counts=True)
+    if (counts > 1).any():
+        raise LLMVectorError(
+            f"{source}: token {unique[counts > 1][0]!r} has more than one vector"
+        )
+    return vectors.astype(np.float32, copy=False)
+
+
+def vectors_from_ragged_rows(source, tokens, rows):
+    r"""Stack RecBole ``float_seq`` rows into a matrix, refusing rows of different widths."""
+    if len(rows) == 0:
+        raise LLMVectorError(f"{source}: the file holds no vectors (it is empty)")
+    widths = np.fromiter((len(row) for row in rows), dtype=np.int64, count=len(rows))
+    if (widths != widths[0]).any():
+        odd = int(np.flatnonzero(widths != widths[0])[0])
+        raise LLMVectorError(
+            f"{source}: ragged vectors: token {tokens[0]!r} has width {widths[0]} but token "
+            f"{tokens[odd]!r} has width {widths[odd]}"
+        )
+    return check_vectors(source, tokens, np.stack(rows).astype(np.float32))
+
+
+def align_vectors(source, tokens, vectors, id_tokens, on_missing="error", logger=None):
+    r"""Order ``vectors`` by RecBole's internal ids.
+
+    ``id_tokens[i]`` is the original token of internal id ``i`` (``id_tokens[0]`` is ``[PAD]``,
+    whose row stays zero). Vectors of tokens RecBole does not know are dropped (they never become
+    ids). A known id without a vector is an error, or with ``on_missing='mean'`` gets the mean
+    vector and a warning that counts them.
+    """
+    row_of = {token: row for row, token in enumerate(tokens)}
+    aligned = np.zeros((len(id_tokens), vectors.shape[1]), dtype=np.float32)
+    rows = np.fromiter((row_of.get(t, -1) for t in id_tokens[1:]), dtype=np.int64)
+    present = rows >= 0
+    aligned[1:][present] = vectors[rows[present]]
+    n_missing = int((~present).sum())
+    if n_missing:
+        missing_tokens = np.asarray(id_tokens[1:])[~present]
+        if on_missing == "mean":
+            aligned[1:][~present] = vectors.mean(axis=0)
+            if logger is not None:
+                logger.warning(
+                    f"{source}: {n_missing} id(s) have no vector (e.g. {missing_tokens[0]!r}); "
+                    f"filled with the mean vector (llm_missing: mean)"
+                )
+        else:
+            raise LLMVectorError(
+                f"{source}: {n_missing} id(s) in the interactions have no vector, e.g. "
+                f"{list(missing_tokens[:5])}. Add them, or set config key llm_missing: mean"
+            )
+    n_unused = len(tokens) - int(present.sum())
+    if n_unused and logger is not None:
+        logger.info(f"{source}: ignored {n_unused} vector(s) of ids absent from the interactions")
+    return aligned
+
+
+def write_npz_vectors(path, tokens, vectors, metadata=None):
+    r"""Write a vector file atomically (temp file, then rename), plus ``path + '.json'`` metadata."""
+    tokens = np.asarray(tokens).astype(str)
+    vectors = check_vectors(path, tokens, np.asarray(vectors))
+    directory = os.path.dirname(os.path.abspath(path))
+    os.makedirs(directory, exist_ok=True)
+    _atomic_write(path, lambda f: np.savez(f, tokens=tokens, vectors=vectors))
+    if metadata is not None:
+        text = json.dumps(metadata, indent=2, sort_keys=True).encode()
+        _atomic_write(path + ".json", lambda f: f.write(text))
+
+
+def _atomic_write(path, write):
+    directory = os.path.dirname(os.path.abspath(path))
+    handle, tmp = tempfile.mkstemp(dir=directory, prefix=".tmp-", suffix=os.path.basename(path))
+    try:
+        with os.fdopen(handle, "wb") as f:
+            write(f)
+        os.replace(tmp, path)
+    except BaseException:
+        if os.path.exists(tmp):
+            os.remove(tmp)
+        raise

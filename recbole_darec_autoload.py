@@ -1,0 +1,45 @@
+r"""Let RecBole find our models in any Python process, even one that never imports us.
+
+``recbole_darec.pth`` (installed into site-packages) imports this module at interpreter start,
+so it must stay outside the ``recbole_darec`` package (whose import pulls in torch and RecBole).
+It is deliberately light: it only adds a finder that, when RecBole's ``get_model`` looks for
+``recbole.model.general_recommender.<one of our model names>``, imports ``recbole_darec``, which
+registers everything. Ray workers and ``spawn`` children therefore resolve our models by name.
+"""
+
+import importlib
+import importlib.abc
+import sys
+
+# name -> module; the single list of the models this package registers into RecBole.
+MODEL_MODULES = {
+    "DaRecLightGCN": "recbole_darec.model.dareclightgcn",
+}
+
+_PREFIX = "recbole.model.general_recommender."
+_LOWER_NAMES = {name.lower() for name in MODEL_MODULES}
+
+
+class _RecBoleModelFinder(importlib.abc.MetaPathFinder):
+    _loading = False
+
+    def find_spec(self, fullname, path=None, target=None):
+        if not fullname.startswith(_PREFIX) or fullname[len(_PREFIX):] not in _LOWER_NAMES:
+            return None
+        if _RecBoleModelFinder._loading:
+            return None
+        _RecBoleModelFinder._loading = True
+        try:
+            importlib.import_module("recbole_darec")
+        finally:
+            _RecBoleModelFinder._loading = False
+        module = sys.modules.get(fullname)
+        return None if module is None else module.__spec__
+
+
+def install():
+    if not any(isinstance(finder, _RecBoleModelFinder) for finder in sys.meta_path):
+        sys.meta_path.insert(0, _RecBoleModelFinder())
+
+
+install()
