@@ -8,8 +8,8 @@ Applied once, on ``import recbole_darec``; each fix is scoped to RecBole's own c
   default; any other ``torch.load`` keeps torch's safe default.
 * scipy >= 1.13 removed ``dok_matrix._update``, which the adjacency builders of LightGCN, NGCF,
   GCMC, NCL, SpectralCF, KGIN and MCCLK call. It is restored as a plain dict update.
-* numpy >= 1.24 removed ``np.float``, which RecBole's missing-value filling and tensor conversion
-  use for sequence fields. Those two RecBole modules see a numpy that still has it.
+* numpy >= 1.24 removed ``np.float`` and friends; RecBole's own ``Config`` puts them back
+  (``Config.compatibility_settings``), so nothing is needed here.
 * pandas 2.x warns once per field and file about RecBole's chained ``inplace=True`` fills; those
   warnings (and torch's deprecation notes about RecBole's calls) are silenced for RecBole's
   modules only. pandas 3 makes those fills silent no-ops (copy-on-write), so setup.py pins
@@ -17,10 +17,8 @@ Applied once, on ``import recbole_darec``; each fix is scoped to RecBole's own c
 """
 
 import functools
-import types
 import warnings
 
-import numpy
 import torch
 
 _APPLIED = False
@@ -71,24 +69,6 @@ def _patch_scipy_dok():
         dok_matrix._update = _dok_update
 
 
-class _NumpyWithFloatAlias(types.ModuleType):
-    float = float
-
-    def __getattr__(self, name):
-        return getattr(numpy, name)
-
-
-def _patch_numpy_float_alias():
-    if hasattr(numpy, "float"):
-        return
-    import recbole.data.dataset.dataset as dataset_module
-    import recbole.data.interaction as interaction_module
-
-    legacy_numpy = _NumpyWithFloatAlias("numpy")
-    dataset_module.np = legacy_numpy
-    interaction_module.np = legacy_numpy
-
-
 def _quiet_recbole_warnings():
     import pandas
 
@@ -116,6 +96,5 @@ def apply():
         return
     _patch_checkpoint_loading()
     _patch_scipy_dok()
-    _patch_numpy_float_alias()
     _quiet_recbole_warnings()
     _APPLIED = True

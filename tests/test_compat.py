@@ -1,0 +1,77 @@
+"""Each fix that makes RecBole 1.2.1 run on today's torch, scipy, numpy and pandas."""
+
+import os
+import pickle
+import subprocess
+import sys
+
+import numpy as np
+import pytest
+import scipy.sparse as sp
+import torch
+
+from helpers import build
+
+REPO = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
+
+
+def test_scipy_dok_update_exists_and_lightgcn_adjacency_is_right(tiny):
+    assert hasattr(sp.dok_matrix((2, 2)), "_update")
+    _, _, (train, _, _), model = build(tiny)
+    inter = train._dataset.inter_matrix(form="coo")
+    n = model.n_users + model.n_items
+    adjacency = np.zeros((n, n))
+    adjacency[inter.row, inter.col + model.n_users] = 1
+    adjacency[inter.col + model.n_users, inter.row] = 1
+    degree = adjacency.sum(1) + 1e-7
+    expected = adjacency / np.sqrt(degree)[:, None] / np.sqrt(degree)[None, :]
+    np.testing.assert_allclose(model.norm_adj_matrix.to_dense().numpy(), expected, rtol=1e-5, atol=1e-7)
+
+
+class _NotATensor:
+    pass
+
+
+def test_torch_load_keeps_its_safe_default_outside_recbole(tmp_path, tiny):
+    from recbole.quick_start import run_recbole
+
+    from conftest import tiny_config
+
+    run_recbole(model="DaRecLightGCN", dataset="tiny", config_dict=tiny_config(tiny))
+    path = tmp_path / "object.pth"
+    torch.save({"x": _NotATensor()}, path)
+    with pytest.raises(pickle.UnpicklingError):
+        torch.load(path)
+
+
+def test_no_recbole_warnings_and_missing_values_filled(tmp_path):
+    r"""A dataset with missing token and float values and a float_seq field loads, its NaN are
+    filled (RecBole's chained inplace fills, which pandas 3 would silently skip), and RecBole
+    prints no warnings."""
+    folder = tmp_path / "nan"
+    folder.mkdir()
+    (folder / "nan.inter").write_text(
+        "user_id:token\titem_id:token\tscore:float\n"
+        + "".join(f"u{u}\ti{(u + k) % 7}\t{'' if k == 0 else k}\n" for u in range(6) for k in range(4))
+    )
+    (folder / "nan.item").write_text(
+        "item_id:token\tbrand:token\tprice:float\temb:float_seq\n"
+        + "".join(f"i{i}\t{'' if i == 0 else 'b' + str(i)}\t{'' if i == 1 else i}\t{i} {i}\n" for i in range(7))
+    )
+    script = (
+        "import recbole_darec, sys\n"
+        "from recbole.config import Config\n"
+        "from recbole.data import create_dataset\n"
+        "from recbole.data.dataset import Dataset\n"
+        f"c = Config(model='LightGCN', dataset='nan', config_dict={{'data_path': {str(tmp_path)!r}, "
+        "'load_col': None, 'state': 'ERROR'})\n"
+        "d = create_dataset(c)\n"
+        "assert not d.item_feat['price'].isna().any() and not d.inter_feat['score'].isna().any()\n"
+        "d.build()\n"
+        "print('LOADED')\n"
+    )
+    completed = subprocess.run([sys.executable, "-W", "always", "-c", script], capture_output=True,
+                               text=True, cwd=tmp_path, timeout=120, env={**os.environ, "PYTHONPATH": REPO})
+    assert "LOADED" in completed.stdout, completed.stderr[-3000:]
+    recbole_warnings = [l for l in completed.stderr.splitlines() if "site-packages/recbole/" in l]
+    assert recbole_warnings == []

@@ -1,0 +1,93 @@
+"""RecBole's own name-based lookups find our models, with our defaults in RecBole's order."""
+
+import multiprocessing
+import os
+import subprocess
+import sys
+
+import pytest
+from recbole.config import Config
+from recbole.data import create_dataset
+from recbole.trainer import Trainer
+from recbole.utils import get_model, get_trainer
+
+from conftest import tiny_config
+from recbole_darec import MODEL_MODULES, DaRecDataset, DaRecTrainer
+from recbole_darec.registry import model_defaults
+
+REPO = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
+
+
+@pytest.mark.parametrize("name", sorted(MODEL_MODULES))
+def test_recbole_lookups_find_every_model(name):
+    model_class = get_model(name)
+    assert model_class.__name__ == name
+    assert issubclass(get_trainer(model_class.type, name), DaRecTrainer)
+
+
+def test_create_dataset_picks_the_darec_dataset(tiny):
+    config = Config(model="DaRecLightGCN", dataset="tiny", config_dict=tiny_config(tiny))
+    assert isinstance(create_dataset(config), DaRecDataset)
+
+
+def test_defaults_inherit_lightgcn_and_user_settings_win_in_recboles_order(tiny, monkeypatch):
+    defaults = model_defaults(get_model("DaRecLightGCN"))
+    assert defaults["n_layers"] == 2 and defaults["reg_weight"] == 1e-05  # LightGCN.yaml
+    assert defaults["darec_weight"] == 0.1 and defaults["darec_n_clusters"] == 8  # ours
+    config_file = tiny / "user.yaml"
+    config_file.write_text("darec_weight: 0.3\ndarec_n_clusters: 5\nn_layers: 3\n")
+    monkeypatch.setattr(sys, "argv", ["x", "--darec_n_clusters=6"])
+    config = Config(model="DaRecLightGCN", dataset="tiny", config_file_list=[str(config_file)],
+                    config_dict={"n_layers": 4, "data_path": str(tiny)})
+    assert config["darec_weight"] == 0.3  # file beats model default
+    assert config["n_layers"] == 4  # dict beats file
+    assert config["darec_n_clusters"] == 6  # command line beats everything
+    assert config["darec_sample_size"] == 4096 and config["embedding_size"] == 64
+
+
+def test_recboles_dataset_yaml_beats_model_defaults():
+    # RecBole's ml-100k.yaml sets load_col and the split; our model yaml must not undo them.
+    config = Config(model="DaRecLightGCN", dataset="ml-100k", config_dict={"state": "ERROR"})
+    assert config["load_col"] == {"inter": ["user_id", "item_id", "rating", "timestamp"]}
+
+
+def test_plain_recbole_models_are_untouched():
+    assert get_trainer(get_model("LightGCN").type, "LightGCN") is Trainer
+    config = Config(model="LightGCN", dataset="ml-100k", config_dict={"state": "ERROR"})
+    assert "darec_weight" not in config.final_config_dict
+
+
+def _find_in_fresh_process(code):
+    # No import of recbole_darec here: the installed recbole_darec.pth must be enough.
+    return subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, timeout=120,
+                          cwd=REPO)
+
+
+def test_a_process_that_never_imports_us_finds_our_models():
+    completed = _find_in_fresh_process(
+        "import sys\nfrom recbole.utils import get_model\n"
+        "print(get_model('DaRecLightGCN').__module__, 'torch' in sys.modules)"
+    )
+    assert completed.returncode == 0, completed.stderr[-2000:]
+    assert "recbole_darec.model.dareclightgcn" in completed.stdout
+
+
+def test_interpreter_start_stays_light():
+    completed = _find_in_fresh_process("import sys; print('torch' in sys.modules, 'recbole_darec' in sys.modules)")
+    assert completed.stdout.split() == ["False", "False"]
+
+
+def _model_module_in_child(queue):
+    from recbole.utils import get_model
+
+    queue.put(get_model("DaRecLightGCN").__module__)
+
+
+def test_spawned_children_find_our_models():
+    context = multiprocessing.get_context("spawn")
+    queue = context.Queue()
+    child = context.Process(target=_model_module_in_child, args=(queue,))
+    child.start()
+    child.join(120)
+    assert child.exitcode == 0
+    assert queue.get(timeout=5) == "recbole_darec.model.dareclightgcn"

@@ -1,0 +1,73 @@
+"""DaRecLightGCN through RecBole's own entry points."""
+
+import glob
+import os
+import subprocess
+import sys
+
+import numpy as np
+import pytest
+import torch
+from recbole.quick_start import load_data_and_model, objective_function, run_recbole
+
+from conftest import tiny_config, write_tiny_dataset
+from test_vectors import ATOMIC, write_atomic
+
+
+def test_run_recbole_trains_and_tests_with_npz_vectors(tiny):
+    result = run_recbole(model="DaRecLightGCN", dataset="tiny", config_dict=tiny_config(tiny))
+    assert set(result["test_result"]) == {"recall@5", "ndcg@5"}
+    assert glob.glob(os.path.join(tiny, "saved", "DaRecLightGCN-*.pth"))
+
+
+def test_run_recbole_trains_with_recboles_atomic_vectors(tmp_path, monkeypatch):
+    monkeypatch.chdir(tmp_path)
+    _, users, items, uv, iv = write_tiny_dataset(str(tmp_path), write_vectors=False)
+    write_atomic(tmp_path, users, uv, items, iv)
+    result = run_recbole(model="DaRecLightGCN", dataset="tiny",
+                         config_dict=tiny_config(tmp_path, **ATOMIC))
+    assert "ndcg@5" in result["test_result"]
+
+
+def test_same_seed_gives_identical_metrics_and_another_seed_differs(tiny):
+    config = tiny_config(tiny, epochs=3)
+    first = run_recbole(model="DaRecLightGCN", dataset="tiny", config_dict=config, saved=False)
+    second = run_recbole(model="DaRecLightGCN", dataset="tiny", config_dict=config, saved=False)
+    assert first["test_result"] == second["test_result"]
+    assert first["best_valid_result"] == second["best_valid_result"]
+
+
+def test_load_data_and_model_reloads_the_trained_model(tiny):
+    run_recbole(model="DaRecLightGCN", dataset="tiny", config_dict=tiny_config(tiny))
+    (checkpoint,) = glob.glob(os.path.join(tiny, "saved", "DaRecLightGCN-*.pth"))
+    config, model, dataset, _, _, test_data = load_data_and_model(checkpoint)
+    assert type(model).__name__ == "DaRecLightGCN"
+    saved = torch.load(checkpoint, weights_only=False)["state_dict"]
+    for name, value in model.state_dict().items():
+        assert torch.equal(value, saved[name]), name
+    assert model.llm_vectors.shape[0] == dataset.user_num + dataset.item_num
+    scores = model.full_sort_predict(next(iter(test_data))[0])
+    assert torch.isfinite(scores).all()
+
+
+def test_objective_function_finds_our_model(tiny):
+    result = objective_function(
+        config_dict=tiny_config(tiny, model="DaRecLightGCN", dataset="tiny"), saved=False
+    )
+    assert result["model"] == "DaRecLightGCN"
+
+
+def test_command_line_mirrors_run_recbole(tiny):
+    config_file = tiny / "extra.yaml"
+    config_file.write_text("darec_weight: 0.5\n")
+    overrides = [f"--{k}={v}" for k, v in tiny_config(tiny, state="INFO").items()]
+    completed = subprocess.run(
+        [sys.executable, "-m", "recbole_darec", "--model", "DaRecLightGCN", "--dataset", "tiny",
+         "--config_files", str(config_file), *overrides],
+        capture_output=True, text=True, timeout=300,
+        cwd=tiny, env={**os.environ, "PYTHONPATH": os.path.dirname(os.path.dirname(__file__))},
+    )
+    assert completed.returncode == 0, completed.stderr[-3000:]
+    log = completed.stdout + completed.stderr
+    assert "darec_weight = 0.5" in log
+    assert "test result" in log and "orthogonal:" in log and "local:" in log
