@@ -2,6 +2,7 @@
 
 import glob
 import os
+import re
 import subprocess
 import sys
 
@@ -71,3 +72,31 @@ def test_command_line_mirrors_run_recbole(tiny):
     log = completed.stdout + completed.stderr
     assert "darec_weight = 0.5" in log
     assert "test result" in log and "orthogonal:" in log and "local:" in log
+
+
+class _RecordingWriter:
+    def __init__(self):
+        self.scalars = {}
+
+    def add_scalar(self, tag, value, step):
+        self.scalars[tag] = value
+
+
+def test_trainer_names_every_term_in_the_log_and_tensorboard(tiny):
+    from recbole.utils import get_trainer
+
+    from helpers import build
+
+    config, _, _, model = build(tiny)
+    trainer = get_trainer(config["MODEL_TYPE"], config["model"])(config, model)
+    losses = (2.0, 0.25, -1.0, 0.5, 0.75)
+    line = re.sub(r"\x1b\[[0-9;]*m", "", trainer._generate_train_loss_output(3, 0.0, 1.0, losses))
+    assert "train loss: 2.5000" in line
+    for name, value in zip(model.loss_names, losses):
+        assert f"{name}: {value:.4f}" in line
+    trainer.tensorboard = _RecordingWriter()
+    trainer._add_train_loss_to_tensorboard(3, losses)
+    assert trainer.tensorboard.scalars == {
+        "Loss/Train": 2.5, "Loss/Train/bpr_reg": 2.0, "Loss/Train/orthogonal": 0.25,
+        "Loss/Train/uniformity": -1.0, "Loss/Train/global": 0.5, "Loss/Train/local": 0.75,
+    }

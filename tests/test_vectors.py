@@ -99,8 +99,10 @@ def test_missing_file_is_named(tmp_path, monkeypatch):
     monkeypatch.chdir(tmp_path)
     write_tiny_dataset(str(tmp_path))
     os.remove(os.path.join(tmp_path, "tiny", "tiny.item_llm.npz"))
-    with pytest.raises(LLMVectorError, match=r"tiny\.item_llm\.npz: LLM vector file not found"):
+    with pytest.raises(LLMVectorError, match=r"no item LLM vector file: looked for .*tiny\.item_llm\.npz"):
         _dataset(tmp_path)
+    with pytest.raises(LLMVectorError, match=r"elsewhere\.npz: LLM vector file not found"):
+        _dataset(tmp_path, llm_item_vector_file=str(tmp_path / "elsewhere.npz"))
 
 
 def _rewrite_items(root, transform):
@@ -194,3 +196,28 @@ def test_bad_vector_config_names_the_key(tmp_path, monkeypatch, key, value):
     write_tiny_dataset(str(tmp_path))
     with pytest.raises(ValueError, match=key):
         _dataset(tmp_path, **{key: value})
+
+
+def test_split_copies_share_vectors_and_a_pickled_dataset_rereads_the_files(tmp_path, monkeypatch):
+    import pickle
+
+    monkeypatch.chdir(tmp_path)
+    _, users, items, uv, iv = write_tiny_dataset(str(tmp_path))
+    dataset = _dataset(tmp_path)
+    assert dataset.copy(dataset.inter_feat).llm_vectors is dataset.llm_vectors
+    restored_bytes = pickle.dumps(dataset)
+    write_npz_vectors(os.path.join(tmp_path, "tiny", "tiny.item_llm.npz"), items, iv + 1)
+    restored = pickle.loads(restored_bytes)
+    row = restored.user_num + restored.token2id("item_id", items[0])
+    np.testing.assert_allclose(restored.llm_vectors[row].numpy(), iv[0] + 1, rtol=1e-6)
+
+
+def test_vectors_are_found_under_dataset_folder_of_the_working_directory(tmp_path, monkeypatch):
+    # RecBole's bundled ml-100k lives in site-packages; embed writes to ./dataset/ml-100k/.
+    monkeypatch.chdir(tmp_path)
+    write_tiny_dataset(str(tmp_path / "elsewhere"))
+    write_tiny_dataset(str(tmp_path / "dataset"))
+    for kind in ("user", "item"):
+        os.remove(tmp_path / "elsewhere" / "tiny" / f"tiny.{kind}_llm.npz")
+    dataset = _dataset(tmp_path / "elsewhere")
+    assert dataset.llm_vectors.shape[1] == 16

@@ -7,7 +7,9 @@ item, aligned to RecBole's internal ids (``llm_vectors``: users then items, pad 
 Config keys:
     llm_vector_format (str): ``npz`` (default) or ``atomic``.
     llm_user_vector_file, llm_item_vector_file (str or None): npz paths; None means
-        ``{data_path}/{dataset}.user_llm.npz`` and ``.item_llm.npz``.
+        ``{dataset}.user_llm.npz`` / ``.item_llm.npz`` in the dataset folder, or else in
+        ``./dataset/{dataset}/`` (where ``python -m recbole_darec.embed`` puts RecBole's
+        bundled ml-100k, whose folder is inside site-packages).
     llm_missing (str): ``error`` (default) or ``mean`` for ids without a vector.
     preload_weight, additional_feat_suffix, alias_of_user_id, alias_of_item_id: RecBole's own keys,
         read when ``llm_vector_format: atomic``.
@@ -33,13 +35,32 @@ class DaRecDataset(Dataset):
     def __init__(self, config):
         self._check_vector_config(config)
         super().__init__(config)
-        user_vectors, item_vectors = self._load_llm_vectors()
-        if user_vectors.shape[1] != item_vectors.shape[1]:
-            raise LLMVectorError(
-                f"user vectors have width {user_vectors.shape[1]} but item vectors have width "
-                f"{item_vectors.shape[1]}; DaRec needs one width for both"
-            )
-        self.llm_vectors = torch.from_numpy(np.concatenate([user_vectors, item_vectors]))
+        self.llm_vectors  # load and check now, so bad files fail at dataset creation
+
+    @property
+    def llm_vectors(self):
+        r"""Users then items, row = internal id. Read on first use and never pickled: a dataset
+        that RecBole saved (``save_dataset``) re-reads the current files after re-embedding."""
+        if getattr(self, "_llm_vectors", None) is None:
+            user_vectors, item_vectors = self._load_llm_vectors()
+            if user_vectors.shape[1] != item_vectors.shape[1]:
+                raise LLMVectorError(
+                    f"user vectors have width {user_vectors.shape[1]} but item vectors have "
+                    f"width {item_vectors.shape[1]}; DaRec needs one width for both"
+                )
+            self._llm_vectors = torch.from_numpy(np.concatenate([user_vectors, item_vectors]))
+        return self._llm_vectors
+
+    def __getstate__(self):
+        state = self.__dict__.copy()
+        state["_llm_vectors"] = None
+        return state
+
+    def __copy__(self):
+        # RecBole's split copies (Dataset.copy) share the loaded vectors instead of re-reading.
+        twin = self.__class__.__new__(self.__class__)
+        twin.__dict__.update(self.__dict__)
+        return twin
 
     @staticmethod
     def _check_vector_config(config):
@@ -57,7 +78,19 @@ class DaRecDataset(Dataset):
         path = self.config[f"llm_{kind}_vector_file"]
         if path:
             return path
-        return os.path.join(self.dataset_path, f"{self.dataset_name}.{kind}_llm.npz")
+        name = f"{self.dataset_name}.{kind}_llm.npz"
+        candidates = [
+            os.path.join(self.dataset_path, name),
+            os.path.join("dataset", self.dataset_name, name),
+        ]
+        for candidate in candidates:
+            if os.path.isfile(candidate):
+                return candidate
+        raise LLMVectorError(
+            f"no {kind} LLM vector file: looked for {' and '.join(candidates)}. Create them with "
+            f"`python -m recbole_darec.embed --dataset {self.dataset_name}` or set config key "
+            f"llm_{kind}_vector_file"
+        )
 
     def _load_llm_vectors(self):
         tables = []

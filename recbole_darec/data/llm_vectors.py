@@ -140,6 +140,10 @@ def _atomic_write(path, write):
     try:
         with os.fdopen(handle, "wb") as f:
             write(f)
+        # mkstemp creates 0600 files; give the result the permissions a plain open() would.
+        umask = os.umask(0)
+        os.umask(umask)
+        os.chmod(tmp, 0o666 & ~umask)
         os.replace(tmp, path)
     except BaseException:
         if os.path.exists(tmp):
