@@ -100,6 +100,7 @@ def test_more_clusters_than_rows_per_step_is_a_clear_error(tiny):
         ("darec_matching", "optimal"),
         ("darec_activation", "swish"),
         ("darec_n_clusters", 1),
+        ("darec_interval", 0),
     ],
 )
 def test_bad_config_values_name_the_key(tiny, key, value):
@@ -118,3 +119,37 @@ def test_a_plain_dataset_is_refused_with_a_clear_message(tiny):
     config, _, _, _ = build(tiny)
     with pytest.raises(ValueError, match="needs language-model vectors"):
         DaRecLightGCN(config, Dataset(config))
+
+
+def test_global_rows_all_sees_every_row_and_the_sample_for_the_rest(tiny, monkeypatch):
+    _, _, (train, _, _), model = build(tiny, darec_global_rows="all", darec_sample_size=30)
+    seen = {}
+    original = model.darec.forward
+
+    def spy(cf_rows, llm_rows, sample=None):
+        seen.update(n_rows=len(cf_rows), sample=sample, llm_rows=llm_rows)
+        return original(cf_rows, llm_rows, sample)
+
+    monkeypatch.setattr(model.darec, "forward", spy)
+    torch.manual_seed(0)
+    model.calculate_loss(first_batch(train))
+    assert seen["n_rows"] == len(model.alignable_rows)
+    torch.manual_seed(0)
+    rows = model.sample_rows(first_batch(train))
+    # the sample's positions point back at the same rows of the users-then-items table
+    assert torch.equal(seen["llm_rows"][seen["sample"]], model.llm_vectors[rows])
+
+
+def test_interval_computes_darec_every_kth_batch_with_k_times_the_weight(tiny):
+    _, _, (train, _, _), model = build(tiny, darec_interval=3, darec_weight=0.5)
+    batch = first_batch(train)
+    torch.manual_seed(0)
+    first = model.calculate_loss(batch)
+    skipped = [model.calculate_loss(batch) for _ in range(2)]
+    for losses in skipped:
+        assert len(losses) == len(first) and all(value.item() == 0 for value in losses[1:])
+    model.darec_weight, model.interval, model._training_steps = 0.5, 1, 0
+    torch.manual_seed(0)
+    every = model.calculate_loss(batch)
+    for a, b in zip(first[1:], every[1:]):
+        assert a.item() == pytest.approx(3 * b.item(), rel=1e-4, abs=1e-6)

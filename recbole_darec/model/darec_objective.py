@@ -136,9 +136,8 @@ def projector(in_dim, hidden_dim, out_dim, activation):
 class DaRecObjective(nn.Module):
     r"""The four projectors and the regularisation + alignment terms of DaRec.
 
-    ``forward(cf_rows, llm_rows, global_rows=None)`` returns an ordered dict of the enabled,
-    unweighted terms. ``global_rows`` optionally gives other rows ``(cf, llm)`` for L_glo (the
-    ``darec_global_rows: all`` switch).
+    ``forward(cf_rows, llm_rows, sample=None)`` returns an ordered dict of the enabled,
+    unweighted terms.
     """
 
     def __init__(self, config, cf_dim, llm_dim):
@@ -178,8 +177,16 @@ class DaRecObjective(nn.Module):
             self.cf_specific = projector(cf_dim, hidden_dim, shared_dim, activation)
             self.llm_specific = projector(llm_dim, hidden_dim, shared_dim, activation)
 
-    def forward(self, cf_rows, llm_rows, global_rows=None):
-        cf_sh, llm_sh = self.cf_shared(cf_rows), self.llm_shared(llm_rows)
+    def forward(self, cf_rows, llm_rows, sample=None):
+        r"""Unweighted terms on ``cf_rows`` / ``llm_rows``. With ``sample`` (indices into the
+        rows), L_glo sees every row and the other terms only the sampled ones; the shared
+        projections are computed once either way."""
+        cf_sh_all, llm_sh_all = self.cf_shared(cf_rows), self.llm_shared(llm_rows)
+        if sample is None:
+            cf_sh, llm_sh = cf_sh_all, llm_sh_all
+        else:
+            cf_rows, llm_rows = cf_rows[sample], llm_rows[sample]
+            cf_sh, llm_sh = cf_sh_all[sample], llm_sh_all[sample]
         terms = {}
         if self.disentangle and ("orthogonal" in self.enabled or "uniformity" in self.enabled):
             cf_sp, llm_sp = self.cf_specific(cf_rows), self.llm_specific(llm_rows)
@@ -193,11 +200,7 @@ class DaRecObjective(nn.Module):
                     cf_sp[rows], self.uniformity_t
                 ) + uniformity_loss(llm_sp[rows], self.uniformity_t)
         if "global" in self.enabled:
-            if global_rows is None:
-                glo_cf, glo_llm = cf_sh, llm_sh
-            else:
-                glo_cf, glo_llm = self.cf_shared(global_rows[0]), self.llm_shared(global_rows[1])
-            terms["global"] = global_alignment_loss(glo_cf, glo_llm, self.global_form)
+            terms["global"] = global_alignment_loss(cf_sh_all, llm_sh_all, self.global_form)
         if "local" in self.enabled:
             cf_centres, llm_centres = matched_centres(
                 cf_sh, llm_sh, self.n_clusters, self.kmeans_iters, self.matching

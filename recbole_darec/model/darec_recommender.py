@@ -22,6 +22,9 @@ Config keys (defaults in ``properties/model/DaRecRecommender.yaml``), besides th
     darec_sample_mode (str): ``uniform`` over all users and items, or ``batch`` (the batch's
         users and items, topped up at random).
     darec_global_rows (str): ``sample`` (L_glo on the N_hat rows) or ``all`` (every row).
+    darec_interval (int): compute the DaRec terms on every k-th training batch only, weighted by
+        k (the other batches report them as 0). 1 = every batch, as in the paper; larger values
+        trade alignment updates for speed on a CPU (docs/benchmarks.md).
 """
 
 import torch
@@ -61,6 +64,10 @@ class DaRecRecommender:
         rows = rows[(rows != 0) & (rows != self.n_users)]
         self.register_buffer("alignable_rows", rows, persistent=False)
         self.sample_size = min(int(config["darec_sample_size"]), len(rows))
+        self.interval = int(config["darec_interval"])
+        if self.interval < 1:
+            raise ValueError(f"config key darec_interval must be >= 1, got {self.interval}")
+        self._training_steps = 0
         self.darec = DaRecObjective(
             config, cf_dim=config["embedding_size"], llm_dim=llm_vectors.shape[1]
         )
@@ -101,13 +108,21 @@ class DaRecRecommender:
             self._capture_next_forward, self._captured = False, None
         if not self.darec.enabled:
             return base_terms
+        self._training_steps += 1
+        if (self._training_steps - 1) % self.interval:
+            # RecBole sums the terms position by position over the epoch: keep the tuple's shape.
+            return base_terms + tuple(user_table.new_zeros(()) for _ in self.darec.enabled)
         cf_all = torch.cat([user_table, item_table])
         rows = self.sample_rows(interaction)
-        global_rows = None
         if self.global_rows == "all":
-            global_rows = (cf_all[self.alignable_rows], self.llm_vectors[self.alignable_rows])
-        terms = self.darec(cf_all[rows], self.llm_vectors[rows], global_rows)
-        return base_terms + tuple(self.darec_weight * value for value in terms.values())
+            # Row r of cf_all sits at position r - 1 (users) or r - 2 (items) of alignable_rows.
+            sample = rows - 1 - (rows > self.n_users).long()
+            aligned = self.alignable_rows
+            terms = self.darec(cf_all[aligned], self.llm_vectors[aligned], sample)
+        else:
+            terms = self.darec(cf_all[rows], self.llm_vectors[rows])
+        weight = self.darec_weight * self.interval
+        return base_terms + tuple(weight * value for value in terms.values())
 
     def sample_rows(self, interaction):
         r"""The N_hat rows (indices into users-then-items) that the DaRec terms see this step."""

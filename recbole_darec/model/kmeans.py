@@ -3,7 +3,7 @@ r"""Batched Lloyd k-means on the tensor's own device.
 Why not kmeans-pytorch 0.3 (the dependency the design named): it prints on every call, iterates
 until a tolerance with no cap, turns an empty cluster's centre into NaN and moves data to the
 host each iteration. ``run_scripts/bench_kmeans.py`` measures the three candidates; the numbers
-and the decision are in ``docs/objective.md``.
+and the decision are in ``docs/benchmarks.md#k-means``.
 """
 
 import torch
@@ -15,6 +15,11 @@ def _squared_distances(rows, centres):
         - 2 * rows @ centres.T
         + centres.pow(2).sum(1).unsqueeze(0)
     ).clamp_min_(0)
+
+
+def _nearest(rows, centres):
+    # ||x||^2 is the same for every centre, so the argmin needs only -2 x.c + ||c||^2.
+    return torch.argmin(centres.pow(2).sum(1).unsqueeze(0) - 2 * rows @ centres.T, dim=1)
 
 
 def _kmeans_plus_plus(rows, k):
@@ -43,10 +48,10 @@ def kmeans(rows, k, n_iters=10):
         raise ValueError(f"k-means needs 1 <= k <= number of rows, got k={k} for {n} rows")
     rows = rows.float()
     centres = _kmeans_plus_plus(rows, k)
-    assignments = torch.argmin(_squared_distances(rows, centres), dim=1)
+    assignments = _nearest(rows, centres)
     for _ in range(n_iters):
         centres = cluster_means(rows, assignments, centres)
-        assignments = torch.argmin(_squared_distances(rows, centres), dim=1)
+        assignments = _nearest(rows, centres)
     return assignments, centres
 
 
