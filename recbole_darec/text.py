@@ -117,26 +117,23 @@ def render_values(frame, types, fields, seq_separator=" "):
     ]
 
 
-def table_texts(frame, types, id_field, fields, seq_separator=" "):
-    r"""``{token: text}`` for the rows of an atomic file (first row wins for a repeated id)."""
-    tokens = frame[id_field].astype(str).str.strip().tolist()
-    texts = render_fields(frame, types, fields, seq_separator)
+def _by_token(frame, id_field, strings):
+    r"""``{token: string}`` for the rows of an atomic file (first row wins for a repeated id)."""
     out = {}
-    for token, text in zip(tokens, texts):
+    for token, string in zip(frame[id_field].astype(str).str.strip().tolist(), strings):
         if token and token not in out:
-            out[token] = text
+            out[token] = string
     return out
+
+
+def table_texts(frame, types, id_field, fields, seq_separator=" "):
+    r"""``{token: "field: value; ..."}`` for the rows of an atomic file."""
+    return _by_token(frame, id_field, render_fields(frame, types, fields, seq_separator))
 
 
 def table_values(frame, types, id_field, fields, seq_separator=" "):
     r"""``{token: short text}`` (values only) for the rows of an atomic file."""
-    tokens = frame[id_field].astype(str).str.strip().tolist()
-    values = render_values(frame, types, fields, seq_separator)
-    out = {}
-    for token, value in zip(tokens, values):
-        if token and token not in out:
-            out[token] = value
-    return out
+    return _by_token(frame, id_field, render_values(frame, types, fields, seq_separator))
 
 
 def item_texts(tokens, texts, id_field):
