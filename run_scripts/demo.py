@@ -2,13 +2,13 @@ r"""The offline ml-100k demo: embed, train LightGCN and DaRecLightGCN, print the
 
     .venv/bin/python run_scripts/demo.py [--seeds 1 2 3] [--models LightGCN DaRecLightGCN]
                                           [--config_files properties/ml-100k-demo.yaml] [--key=value ...]
+                                          [--dataset ml-100k] [--embed-args "--encoder DIR ..."]
 
 1. ``python -m recbole_darec.embed`` encodes ml-100k's item and user texts with the offline
    all-MiniLM-L6-v2 into ``dataset/ml-100k/`` (a no-op when up to date).
 2. Each model is trained with RecBole's ``run_recbole`` on the same split, seed, epochs and
    early stopping (validation NDCG@20); the best-validation checkpoint is tested once.
-3. The table (test Recall/NDCG @10/@20, best validation NDCG@20, wall time; mean ± std over
-   seeds) is printed and written to ``results/ml-100k-demo.md`` and ``.csv``.
+3. The table (the test metrics, the best validation score, wall time; mean ± std over seeds) is printed and written to ``results/ml-100k-demo.md`` and ``.csv``.
 
 Extra ``--key=value`` arguments go to RecBole (e.g. ``--darec_weight=0.3``).
 """
@@ -17,6 +17,7 @@ import argparse
 import csv
 import datetime
 import os
+import shlex
 import statistics
 import subprocess
 import sys
@@ -24,7 +25,6 @@ import tempfile
 import time
 
 REPO = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
-METRICS = ["recall@10", "recall@20", "ndcg@10", "ndcg@20"]
 
 
 def parse_args():
@@ -32,32 +32,36 @@ def parse_args():
     parser.add_argument("--seeds", type=int, nargs="+", default=[1])
     parser.add_argument("--models", nargs="+", default=["LightGCN", "DaRecLightGCN"])
     parser.add_argument("--config_files", nargs="+", default=[os.path.join(REPO, "properties", "ml-100k-demo.yaml")])
-    parser.add_argument("--output", default=os.path.join(REPO, "results", "ml-100k-demo"))
+    parser.add_argument("--dataset", default="ml-100k")
+    parser.add_argument("--embed-args", default="", help="extra arguments for recbole_darec.embed")
+    parser.add_argument("--output", default=None, help="default: results/<dataset>-demo")
     args, extra = parser.parse_known_args()
     overrides = dict(arg[2:].split("=", 1) for arg in extra if arg.startswith("--") and "=" in arg)
     return args, overrides
 
 
-def embed():
-    command = [sys.executable, "-m", "recbole_darec.embed", "--dataset", "ml-100k",
-               "--out-dir", os.path.join(REPO, "dataset", "ml-100k")]
+def embed(dataset, config_files, extra):
+    command = [sys.executable, "-m", "recbole_darec.embed", "--dataset", dataset,
+               "--config_files", " ".join(config_files), *shlex.split(extra)]
+    if dataset == "ml-100k":
+        # RecBole's bundled copy lives in site-packages: the vectors go to ./dataset/ml-100k.
+        command += ["--out-dir", os.path.join(REPO, "dataset", "ml-100k")]
     print("$", " ".join(command[1:]), flush=True)
-    subprocess.run(command, check=True, cwd=REPO)
+    subprocess.run(command, check=True)
 
 
-def train(model, seed, config_files, overrides):
+def train(model, dataset, seed, config_files, overrides):
     import recbole_darec  # noqa: F401
     from recbole.quick_start import run_recbole
 
     config = {"seed": seed, "state": "WARNING", **overrides,
               "checkpoint_dir": tempfile.mkdtemp(prefix="demo-ckpt-")}
     start = time.perf_counter()
-    result = run_recbole(model=model, dataset="ml-100k", config_file_list=config_files, config_dict=config)
+    result = run_recbole(model=model, dataset=dataset, config_file_list=config_files, config_dict=config)
     seconds = time.perf_counter() - start
-    row = {"model": model, "seed": seed, "seconds": seconds,
-           "valid_ndcg@20": result["best_valid_result"]["ndcg@20"]}
-    row.update({m: result["test_result"][m] for m in METRICS})
-    print(f"  {model} seed {seed}: " + ", ".join(f"{m} {row[m]:.4f}" for m in METRICS)
+    row = {"model": model, "seed": seed, **result["test_result"], "best_valid": result["best_valid_score"],
+           "seconds": seconds}
+    print(f"  {model} seed {seed}: " + ", ".join(f"{m} {v:.4f}" for m, v in result["test_result"].items())
           + f", {seconds:.0f} s", flush=True)
     return row
 
@@ -68,8 +72,9 @@ def mean_std(values):
 
 
 def table(rows, models, seeds):
-    columns = METRICS + ["valid_ndcg@20"]
-    header = "| model | " + " | ".join(f"test {m}" if m in METRICS else "best valid ndcg@20" for m in columns)
+    metrics = [key for key in rows[0] if key not in ("model", "seed", "best_valid", "seconds")]
+    columns = metrics + ["best_valid"]
+    header = "| model | " + " | ".join(f"test {m}" if m in metrics else "best valid score" for m in columns)
     lines = [header + " | wall time (s) |", "|---" * (len(columns) + 2) + "|"]
     summary = {}
     for model in models:
@@ -81,7 +86,7 @@ def table(rows, models, seeds):
     if len(models) == 2:
         base, other = models
         gains = []
-        for c in METRICS:
+        for c in metrics:
             (b, bs), (o, os_) = summary[base][c], summary[other][c]
             verdict = "beyond 2 std" if abs(o - b) > 2 * max(bs, os_) and len(seeds) > 1 else "within noise"
             gains.append(f"{c} {100 * (o - b) / b:+.1f}% ({verdict})")
@@ -93,29 +98,31 @@ def table(rows, models, seeds):
 def main():
     args, overrides = parse_args()
     sys.argv = sys.argv[:1]  # our flags are parsed; RecBole's Config must not re-read them
-    os.chdir(REPO)
-    embed()
+    config_files = [os.path.abspath(f) for f in args.config_files]
+    output = os.path.abspath(args.output or os.path.join(REPO, "results", f"{args.dataset}-demo"))
+    os.chdir(REPO)  # relative paths in the demo yaml (dataset/ml-100k/...) are the repo's
+    embed(args.dataset, config_files, args.embed_args)
     rows = []
     for seed in args.seeds:
         for model in args.models:
-            rows.append(train(model, seed, args.config_files, overrides))
+            rows.append(train(model, args.dataset, seed, config_files, overrides))
     command = "python run_scripts/demo.py " + " ".join(
         ["--seeds", *map(str, args.seeds), "--models", *args.models]
         + [f"--{k}={v}" for k, v in overrides.items()])
-    report = (f"# ml-100k: {' vs '.join(args.models)}\n\n"
-              f"Command: `{command}` (config: {', '.join(os.path.relpath(f, REPO) for f in args.config_files)})\n"
+    report = (f"# {args.dataset}: {' vs '.join(args.models)}\n\n"
+              f"Command: `{command}` (config: {', '.join(args.config_files)})\n"
               f"Seeds: {args.seeds}. Machine: {os.cpu_count()} CPU cores. Date: {datetime.date.today()}.\n"
-              f"Test metrics of the best-validation (NDCG@20) checkpoint; mean ± std over seeds.\n\n"
+              f"Test metrics of the best-validation checkpoint; mean ± std over seeds.\n\n"
               + table(rows, args.models, args.seeds) + "\n")
     print("\n" + report)
-    os.makedirs(os.path.dirname(args.output), exist_ok=True)
+    os.makedirs(os.path.dirname(os.path.abspath(output)), exist_ok=True)
     for suffix, write in ((".md", lambda f: f.write(report)),
                           (".csv", lambda f: _write_csv(f, rows))):
-        tmp = args.output + suffix + ".tmp"
+        tmp = output + suffix + ".tmp"
         with open(tmp, "w", newline="") as f:
             write(f)
-        os.replace(tmp, args.output + suffix)
-    print(f"written: {os.path.relpath(args.output, REPO)}.md and .csv")
+        os.replace(tmp, output + suffix)
+    print(f"written: {output}.md and .csv")
 
 
 def _write_csv(f, rows):

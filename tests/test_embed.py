@@ -397,3 +397,25 @@ def test_default_encoder_offline(monkeypatch):
     assert vectors.shape == (3, 384) and vectors.dtype == np.float32
     np.testing.assert_allclose(np.linalg.norm(vectors, axis=1), 1.0, rtol=1e-5)
     assert vectors[0] @ vectors[1] > vectors[0] @ vectors[2] + 0.2  # real weights, not random
+
+
+def test_demo_script_embeds_trains_both_models_and_writes_the_table(root, tiny_encoder):
+    import subprocess
+    import sys
+
+    repo = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
+    output = os.path.join(str(root), "results", "tiny-demo")
+    completed = subprocess.run(
+        [sys.executable, os.path.join(repo, "run_scripts", "demo.py"), "--dataset", NAME,
+         "--config_files", write_config(root), "--seeds", "1", "2", "--output", output,
+         "--embed-args", f"--encoder {tiny_encoder} --device cpu", "--epochs=2"],
+        capture_output=True, text=True, timeout=600, cwd=str(root),
+        env={**os.environ, "PYTHONPATH": repo},
+    )
+    assert completed.returncode == 0, completed.stderr[-3000:]
+    report = open(output + ".md").read()
+    assert "| LightGCN |" in report and "| DaRecLightGCN |" in report
+    assert "test recall@5" in report and "DaRecLightGCN vs LightGCN" in report
+    with open(output + ".csv") as f:
+        assert len(f.read().strip().splitlines()) == 1 + 2 * 2
+    assert os.path.isfile(os.path.join(str(root), NAME, f"{NAME}.item_llm.npz"))
