@@ -9,12 +9,16 @@ comparison, RecBole's own parsing of the same table as an ``.itememb`` float_seq
 
 import argparse
 import os
+import sys
 import resource
 import statistics
 import tempfile
 import time
 
 import numpy as np
+
+# The working tree's recbole_darec, not an older installed copy.
+sys.path.insert(0, os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
 
 
 def main():

@@ -25,6 +25,9 @@ import tempfile
 import time
 
 REPO = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
+# The working tree's recbole_darec, not an older installed copy (a script's own folder,
+# not the working directory, heads sys.path).
+sys.path.insert(0, REPO)
 
 
 def parse_args():

@@ -13,6 +13,9 @@ import statistics
 import sys
 
 REPO = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
+# The working tree's recbole_darec, not an older installed copy (a script's own folder,
+# not the working directory, heads sys.path).
+sys.path.insert(0, REPO)
 
 
 def main():
