@@ -3,7 +3,6 @@ import os
 from setuptools import find_packages, setup
 from setuptools.command.build_py import build_py
 
-HERE = os.path.dirname(os.path.abspath(__file__))
 
 
 class BuildWithAutoload(build_py):
@@ -12,7 +11,8 @@ class BuildWithAutoload(build_py):
 
     def run(self):
         super().run()
-        self.copy_file(os.path.join(HERE, "recbole_darec.pth"), os.path.join(self.build_lib, "recbole_darec.pth"))
+        with open(os.path.join(self.build_lib, "recbole_darec.pth"), "w") as f:
+            f.write("import recbole_darec_autoload\n")
 
 
 # Every pin is explained in docs/install.md.
