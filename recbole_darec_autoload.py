@@ -13,7 +13,12 @@ import sys
 
 # name -> module; the single list of the models this package registers into RecBole.
 MODEL_MODULES = {
+    "SimGCL": "recbole_darec.model.simgcl",
     "DaRecLightGCN": "recbole_darec.model.dareclightgcn",
+    "DaRecSGL": "recbole_darec.model.darecsgl",
+    "DaRecSimGCL": "recbole_darec.model.darecsimgcl",
+    "DaRecBPR": "recbole_darec.model.darecbpr",
+    "DaRecNGCF": "recbole_darec.model.darecngcf",
 }
 
 _PREFIX = "recbole.model.general_recommender."
@@ -38,8 +43,9 @@ class _RecBoleModelFinder(importlib.abc.MetaPathFinder):
 
 
 def install():
-    if not any(isinstance(finder, _RecBoleModelFinder) for finder in sys.meta_path):
-        sys.meta_path.insert(0, _RecBoleModelFinder())
+    # By class name: a second copy of this module (see recbole_darec.registry) replaces the first.
+    sys.meta_path[:] = [f for f in sys.meta_path if type(f).__name__ != "_RecBoleModelFinder"]
+    sys.meta_path.insert(0, _RecBoleModelFinder())
 
 
 install()

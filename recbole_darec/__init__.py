@@ -6,18 +6,25 @@ registers every model of this package, so RecBole's own ``run_recbole``,
 """
 
 from recbole_darec import compat
-from recbole_darec_autoload import MODEL_MODULES
 
 compat.apply()
 
-from recbole_darec.registry import register_models  # noqa: E402
+from recbole_darec.registry import MODEL_MODULES, register_model, register_models  # noqa: E402
 
 register_models()
 
 from recbole_darec.data.dataset import DaRecDataset  # noqa: E402
 from recbole_darec.model.darec_recommender import DaRecRecommender  # noqa: E402
+from recbole_darec.model.darecbpr import DaRecBPR  # noqa: E402
 from recbole_darec.model.dareclightgcn import DaRecLightGCN  # noqa: E402
+from recbole_darec.model.darecngcf import DaRecNGCF  # noqa: E402
+from recbole_darec.model.darecsgl import DaRecSGL  # noqa: E402
+from recbole_darec.model.darecsimgcl import DaRecSimGCL  # noqa: E402
+from recbole_darec.model.simgcl import SimGCL  # noqa: E402
 from recbole_darec.trainer import DaRecTrainer  # noqa: E402
 
 __version__ = "0.1.0"
-__all__ = ["DaRecDataset", "DaRecRecommender", "DaRecLightGCN", "DaRecTrainer", "MODEL_MODULES"]
+__all__ = [
+    "DaRecDataset", "DaRecRecommender", "DaRecTrainer", "MODEL_MODULES", "register_model",
+    "SimGCL", "DaRecLightGCN", "DaRecSGL", "DaRecSimGCL", "DaRecBPR", "DaRecNGCF",
+]

@@ -13,12 +13,35 @@ dataset yaml < config files < config_dict < command line.
 """
 
 import importlib
+import importlib.machinery
 import os
 import sys
+import types
 
 import yaml
 
-from recbole_darec_autoload import MODEL_MODULES
+
+
+def _autoload_beside_this_package():
+    r"""``recbole_darec_autoload`` from beside this package. Run from a working tree, the
+    interpreter may already hold an installed, older copy (imported at start-up by the ``.pth``
+    hook), whose model list would miss the working tree's new models."""
+    import importlib.util
+
+    import recbole_darec_autoload as imported
+
+    sibling = os.path.join(os.path.dirname(os.path.dirname(os.path.abspath(__file__))),
+                           "recbole_darec_autoload.py")
+    if not os.path.isfile(sibling) or os.path.samefile(imported.__file__, sibling):
+        return imported
+    spec = importlib.util.spec_from_file_location("recbole_darec_autoload", sibling)
+    module = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(module)
+    sys.modules["recbole_darec_autoload"] = module
+    return module
+
+
+MODEL_MODULES = _autoload_beside_this_package().MODEL_MODULES
 
 OUR_MODEL_PROPERTIES = os.path.join(os.path.dirname(__file__), "properties", "model")
 
@@ -53,8 +76,14 @@ def _dataset_yaml_keys(dataset, loader):
     return keys
 
 
+# Classes registered through register_model, ours and users' alike.
+_REGISTERED = {}
+
+
 def _is_ours(model_class):
-    return getattr(model_class, "__module__", "").startswith("recbole_darec.")
+    return getattr(model_class, "__module__", "").startswith("recbole_darec.") or any(
+        model_class is registered for registered in _REGISTERED.values()
+    )
 
 
 def _patch_config():
@@ -77,7 +106,17 @@ def _patch_config():
     Config._load_internal_config_dict = load_internal_config_dict
 
 
-def register_models():
+def register_model(model_class):
+    r"""Make RecBole find ``model_class`` by its class name, as it finds its own models.
+
+    After ``register_model(DaRecMyModel)``, ``run_recbole(model="DaRecMyModel", ...)``,
+    ``objective_function`` and ``load_data_and_model`` resolve it; a DaRec model also gets
+    :class:`DaRecDataset`, and every model gets its defaults from the
+    yaml of each class in its MRO (RecBole's and ours); a model with ``loss_names`` gets the
+    trainer that logs its loss terms by name. Other processes (Ray workers,
+    ``spawn`` children) must import the module that calls this before RecBole looks the name up.
+    Returns ``model_class``, so it also works as a class decorator.
+    """
     import recbole.data.dataset as recbole_datasets
     import recbole.model.general_recommender as general_recommender
     import recbole.trainer as recbole_trainers
@@ -86,12 +125,41 @@ def register_models():
     from recbole_darec.model.darec_recommender import DaRecRecommender
     from recbole_darec.trainer import DaRecTrainer
 
+    name = model_class.__name__
+    module_name = f"recbole.model.general_recommender.{name.lower()}"
+    recbole_file = os.path.join(os.path.dirname(general_recommender.__file__), f"{name.lower()}.py")
+    if os.path.isfile(recbole_file):
+        raise ValueError(
+            f"cannot register {name}: RecBole has its own model of that name ({recbole_file}); "
+            f"rename the class"
+        )
+    previous = _REGISTERED.get(name.lower())
+    if previous is not None and previous is not model_class:
+        raise ValueError(
+            f"cannot register {model_class.__module__}.{name}: {previous.__module__}.{previous.__name__} "
+            f"is already registered under the name {name.lower()!r} (RecBole looks models up by "
+            f"lower-case name)"
+        )
     _patch_config()
+    home = sys.modules.get(model_class.__module__)
+    if home is not None and getattr(home, "__spec__", None) is not None and getattr(home, name, None) is model_class:
+        module = home
+    else:
+        # A class from __main__ or a notebook: importlib.util.find_spec needs a module with a spec.
+        module = types.ModuleType(module_name)
+        module.__spec__ = importlib.machinery.ModuleSpec(module_name, None)
+        setattr(module, name, model_class)
+    sys.modules[module_name] = module
+    setattr(general_recommender, name, model_class)
+    if issubclass(model_class, DaRecRecommender):
+        setattr(recbole_datasets, f"{name}Dataset", DaRecDataset)
+    if hasattr(model_class, "loss_names"):
+        setattr(recbole_trainers, f"{name}Trainer", DaRecTrainer)
+    _REGISTERED[name.lower()] = model_class
+    return model_class
+
+
+def register_models():
+    r"""Register every model of this package (:data:`MODEL_MODULES`)."""
     for name, module_name in MODEL_MODULES.items():
-        module = importlib.import_module(module_name)
-        model_class = getattr(module, name)
-        sys.modules.setdefault(f"recbole.model.general_recommender.{name.lower()}", module)
-        setattr(general_recommender, name, model_class)
-        if issubclass(model_class, DaRecRecommender):
-            setattr(recbole_datasets, f"{name}Dataset", DaRecDataset)
-            setattr(recbole_trainers, f"{name}Trainer", DaRecTrainer)
+        register_model(getattr(importlib.import_module(module_name), name))

@@ -3,12 +3,17 @@ r"""The offline ml-100k demo: embed, train LightGCN and DaRecLightGCN, print the
     .venv/bin/python run_scripts/demo.py [--seeds 1 2 3] [--models LightGCN DaRecLightGCN]
                                           [--config_files properties/ml-100k-demo.yaml] [--key=value ...]
                                           [--dataset ml-100k] [--embed-args "--encoder DIR ..."]
+                                          [--output results/NAME] [--resume]
 
 1. ``python -m recbole_darec.embed`` encodes ml-100k's item and user texts with the offline
    all-MiniLM-L6-v2 into ``dataset/ml-100k/`` (a no-op when up to date).
 2. Each model is trained with RecBole's ``run_recbole`` on the same split, seed, epochs and
    early stopping (validation NDCG@20); the best-validation checkpoint is tested once.
-3. The table (the test metrics, the best validation score, wall time; mean ± std over seeds) is printed and written to ``results/ml-100k-demo.md`` and ``.csv``.
+3. The table (the test metrics, the best validation score, wall time; mean ± std over seeds) is
+   printed and written to ``results/ml-100k-demo.md`` and ``.csv``, with the relative change of
+   each ``DaRec<X>`` over ``<X>`` (or of the second model over the first, given two) and whether
+   it exceeds 2 std. Each finished run is saved at once to ``<output>.partial.csv``;
+   ``--resume`` skips those.
 
 Extra ``--key=value`` arguments go to RecBole (e.g. ``--darec_weight=0.3``).
 """
@@ -38,6 +43,8 @@ def parse_args():
     parser.add_argument("--dataset", default="ml-100k")
     parser.add_argument("--embed-args", default="", help="extra arguments for recbole_darec.embed")
     parser.add_argument("--output", default=None, help="default: results/<dataset>-demo")
+    parser.add_argument("--resume", action="store_true",
+                        help="reuse the runs an interrupted invocation left in <output>.partial.csv")
     args, extra = parser.parse_known_args()
     overrides = dict(arg[2:].split("=", 1) for arg in extra if arg.startswith("--") and "=" in arg)
     return args, overrides
@@ -86,15 +93,17 @@ def table(rows, models, seeds):
         cells = [f"{summary[model][c][0]:.4f} ± {summary[model][c][1]:.4f}" for c in columns]
         seconds = summary[model]["seconds"]
         lines.append(f"| {model} | " + " | ".join(cells) + f" | {seconds[0]:.0f} ± {seconds[1]:.0f} |")
-    if len(models) == 2:
-        base, other = models
+    pairs = [(base, other) for other in models for base in models
+             if other == f"DaRec{base}" or (len(models) == 2 and (base, other) == tuple(models))]
+    if pairs:
+        lines.append("")
+    for base, other in pairs:
         gains = []
         for c in metrics:
             (b, bs), (o, os_) = summary[base][c], summary[other][c]
             verdict = "beyond 2 std" if abs(o - b) > 2 * max(bs, os_) and len(seeds) > 1 else "within noise"
             gains.append(f"{c} {100 * (o - b) / b:+.1f}% ({verdict})")
-        lines.append("")
-        lines.append(f"{other} vs {base}: " + "; ".join(gains))
+        lines.append(f"- {other} vs {base}: " + "; ".join(gains))
     return "\n".join(lines)
 
 
@@ -105,12 +114,22 @@ def main():
     output = os.path.abspath(args.output or os.path.join(REPO, "results", f"{args.dataset}-demo"))
     os.chdir(REPO)  # relative paths in the demo yaml (dataset/ml-100k/...) are the repo's
     embed(args.dataset, config_files, args.embed_args)
+    # Finished runs are kept in a side file, so an interrupted grid resumes where it stopped.
+    partial = output + ".partial.csv"
+    os.makedirs(os.path.dirname(output), exist_ok=True)
+    done = _read_partial(partial) if args.resume else {}
     rows = []
     for seed in args.seeds:
         for model in args.models:
+            if (model, seed) in done:
+                rows.append(done[(model, seed)])
+                print(f"  {model} seed {seed}: done earlier ({partial})", flush=True)
+                continue
             rows.append(train(model, args.dataset, seed, config_files, overrides))
+            _write_atomically(partial, lambda f: _write_csv(f, rows))
     command = "python run_scripts/demo.py " + " ".join(
         ["--seeds", *map(str, args.seeds), "--models", *args.models]
+        + ([f"--output {os.path.relpath(output, REPO)}"] if args.output else [])
         + [f"--{k}={v}" for k, v in overrides.items()])
     report = (f"# {args.dataset}: {' vs '.join(args.models)}\n\n"
               f"Command: `{command}` (config: {', '.join(args.config_files)})\n"
@@ -118,14 +137,28 @@ def main():
               f"Test metrics of the best-validation checkpoint; mean ± std over seeds.\n\n"
               + table(rows, args.models, args.seeds) + "\n")
     print("\n" + report)
-    os.makedirs(os.path.dirname(os.path.abspath(output)), exist_ok=True)
-    for suffix, write in ((".md", lambda f: f.write(report)),
-                          (".csv", lambda f: _write_csv(f, rows))):
-        tmp = output + suffix + ".tmp"
-        with open(tmp, "w", newline="") as f:
-            write(f)
-        os.replace(tmp, output + suffix)
+    _write_atomically(output + ".md", lambda f: f.write(report))
+    _write_atomically(output + ".csv", lambda f: _write_csv(f, rows))
+    if os.path.exists(partial):
+        os.remove(partial)
     print(f"written: {output}.md and .csv")
+
+
+def _write_atomically(path, write):
+    tmp = path + ".tmp"
+    with open(tmp, "w", newline="") as f:
+        write(f)
+    os.replace(tmp, path)
+
+
+def _read_partial(path):
+    if not os.path.exists(path):
+        return {}
+    with open(path, newline="") as f:
+        rows = list(csv.DictReader(f))
+    return {(row["model"], int(row["seed"])): {
+        key: (value if key == "model" else int(value) if key == "seed" else float(value))
+        for key, value in row.items()} for row in rows}
 
 
 def _write_csv(f, rows):

@@ -13,6 +13,7 @@ def build(root, model="DaRecLightGCN", dataset="tiny", **overrides):
     train, valid, test = data_preparation(config, full)
     init_seed(config["seed"], config["reproducibility"])
     model = get_model(config["model"])(config, train._dataset)
+    model.train()  # as RecBole's trainer does before each epoch (SGL builds its subgraphs here)
     return config, full, (train, valid, test), model
 
 

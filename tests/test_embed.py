@@ -405,9 +405,13 @@ def test_demo_script_embeds_trains_both_models_and_writes_the_table(root, tiny_e
 
     repo = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
     output = os.path.join(str(root), "results", "tiny-demo")
+    # An interrupted earlier invocation finished LightGCN with seed 1: --resume must reuse it.
+    os.makedirs(os.path.dirname(output))
+    with open(output + ".partial.csv", "w") as f:
+        f.write("model,seed,recall@5,ndcg@5,best_valid,seconds\nLightGCN,1,0.999,0.5,0.5,1.0\n")
     completed = subprocess.run(
         [sys.executable, os.path.join(repo, "run_scripts", "demo.py"), "--dataset", NAME,
-         "--config_files", write_config(root), "--seeds", "1", "2", "--output", output,
+         "--config_files", write_config(root), "--seeds", "1", "2", "--output", output, "--resume",
          "--embed-args", f"--encoder {tiny_encoder} --device cpu", "--epochs=2"],
         capture_output=True, text=True, timeout=600, cwd=str(root),
         env={**os.environ, "PYTHONPATH": repo},
@@ -417,5 +421,9 @@ def test_demo_script_embeds_trains_both_models_and_writes_the_table(root, tiny_e
     assert "| LightGCN |" in report and "| DaRecLightGCN |" in report
     assert "test recall@5" in report and "DaRecLightGCN vs LightGCN" in report
     with open(output + ".csv") as f:
-        assert len(f.read().strip().splitlines()) == 1 + 2 * 2
+        lines = f.read().strip().splitlines()
+    assert len(lines) == 1 + 2 * 2
+    assert lines[1].startswith("LightGCN,1,0.999,")
+    assert "LightGCN seed 1: done earlier" in completed.stdout
+    assert not os.path.exists(output + ".partial.csv")
     assert os.path.isfile(os.path.join(str(root), NAME, f"{NAME}.item_llm.npz"))

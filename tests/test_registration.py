@@ -63,13 +63,32 @@ def _find_in_fresh_process(code):
                           cwd=REPO)
 
 
-def test_a_process_that_never_imports_us_finds_our_models():
+@pytest.mark.parametrize("name", ["DaRecLightGCN", "SimGCL", "DaRecNGCF"])
+def test_a_process_that_never_imports_us_finds_our_models(name):
     completed = _find_in_fresh_process(
-        "import sys\nfrom recbole.utils import get_model\n"
-        "print(get_model('DaRecLightGCN').__module__, 'torch' in sys.modules)"
+        f"from recbole.utils import get_model\nprint(get_model('{name}').__module__)"
     )
     assert completed.returncode == 0, completed.stderr[-2000:]
-    assert "recbole_darec.model.dareclightgcn" in completed.stdout
+    assert completed.stdout.split()[-1] == f"recbole_darec.model.{name.lower()}"
+
+
+def test_a_stale_autoload_imported_first_does_not_hide_this_packages_models(tmp_path):
+    # An older installed recbole_darec_autoload (imported at start-up by the .pth hook) lists
+    # fewer models than the package being imported, e.g. when running from a working tree.
+    (tmp_path / "recbole_darec_autoload.py").write_text("MODEL_MODULES = {}\n")
+    code = (
+        "import recbole_darec_autoload\n"
+        "assert recbole_darec_autoload.MODEL_MODULES == {}\n"
+        "import recbole_darec\n"
+        "from recbole.utils import get_model\n"
+        "print(sorted(recbole_darec.MODEL_MODULES) == sorted(recbole_darec.registry.MODEL_MODULES),"
+        " get_model('DaRecSimGCL').__name__)"
+    )
+    env = dict(os.environ, PYTHONPATH=f"{tmp_path}{os.pathsep}{REPO}")
+    completed = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True,
+                               timeout=120, cwd=str(tmp_path), env=env)
+    assert completed.returncode == 0, completed.stderr[-2000:]
+    assert completed.stdout.split()[-2:] == ["True", "DaRecSimGCL"]
 
 
 def test_interpreter_start_stays_light():

@@ -11,9 +11,12 @@ DaRecLightGCN(DaRecRecommender, LightGCN)``. Training adds ``darec_weight`` time
 prediction is the base model's, unchanged.
 
 The collaborative representations E^C are the output of the base model's first ``forward`` call
-inside its ``calculate_loss`` (LightGCN, SGL, SimGCL, NGCF: the propagated user and item tables),
-so DaRec costs no extra propagation. A base whose ``forward`` returns something else overrides
-:meth:`collaborative_embeddings`.
+inside its ``calculate_loss`` when that is a (user table, item table) pair (LightGCN, SGL, SimGCL,
+NGCF: the propagated tables), so DaRec costs no extra propagation. Otherwise (BPR's ``forward``
+returns the batch's rows) they are the model's ``user_embedding`` / ``item_embedding`` tables.
+A model with neither overrides :meth:`collaborative_embeddings`, and one whose tables are not
+``embedding_size`` wide (NGCF concatenates its layers) overrides :meth:`collaborative_dim`;
+docs/models.md shows how to DaRec-enable any RecBole general recommender.
 
 Config keys (defaults in ``properties/model/DaRecRecommender.yaml``), besides those of
 :class:`DaRecObjective` and :class:`~recbole_darec.data.dataset.DaRecDataset`:
@@ -28,6 +31,7 @@ Config keys (defaults in ``properties/model/DaRecRecommender.yaml``), besides th
 """
 
 import torch
+from torch import nn
 
 from recbole_darec.model.darec_objective import DaRecObjective
 
@@ -37,6 +41,9 @@ GLOBAL_ROWS = ("sample", "all")
 
 class DaRecRecommender:
     base_loss_names = ("base",)
+    # "sum" for a base whose loss sums over the batch (RecBole's SGL): lambda then also scales
+    # by the batch size, so it means the same relative weight as on a mean-reduced base.
+    base_loss_reduction = "mean"
 
     def __init__(self, config, dataset):
         super().__init__(config, dataset)
@@ -68,9 +75,9 @@ class DaRecRecommender:
         if self.interval < 1:
             raise ValueError(f"config key darec_interval must be >= 1, got {self.interval}")
         self._training_steps = 0
-        self.darec = DaRecObjective(
-            config, cf_dim=config["embedding_size"], llm_dim=llm_vectors.shape[1]
-        )
+        self._check_embeddings_reachable()
+        self.cf_dim = int(self.collaborative_dim(config))
+        self.darec = DaRecObjective(config, cf_dim=self.cf_dim, llm_dim=llm_vectors.shape[1])
         if "local" in self.darec.enabled and self.darec.n_clusters > self.sample_size:
             raise ValueError(
                 f"config key darec_n_clusters ({self.darec.n_clusters}) exceeds the rows per "
@@ -90,9 +97,49 @@ class DaRecRecommender:
             self._captured = output
         return output
 
+    def collaborative_dim(self, config):
+        r"""Width of the tables :meth:`collaborative_embeddings` returns."""
+        return config["embedding_size"]
+
     def collaborative_embeddings(self, interaction):
         r"""``(user table, item table)`` of this training step: E^C before stacking."""
-        return self._captured
+        if self._is_table_pair(self._captured):
+            return self._captured
+        return self.user_embedding.weight, self.item_embedding.weight
+
+    def _is_table_pair(self, output):
+        return (
+            isinstance(output, tuple)
+            and len(output) == 2
+            and all(isinstance(table, torch.Tensor) and table.dim() == 2 for table in output)
+            and output[0].shape[0] == self.n_users
+            and output[1].shape[0] == self.n_items
+        )
+
+    def _check_embeddings_reachable(self):
+        overridden = type(self).collaborative_embeddings is not DaRecRecommender.collaborative_embeddings
+        has_tables = isinstance(getattr(self, "user_embedding", None), nn.Embedding) and isinstance(
+            getattr(self, "item_embedding", None), nn.Embedding
+        )
+        if not (overridden or has_tables):
+            base = next(c for c in type(self).__mro__[1:] if not issubclass(c, DaRecRecommender))
+            raise TypeError(
+                f"{type(self).__name__}: DaRec aligns user and item embedding tables with the LLM "
+                f"vectors, but {base.__name__} has no nn.Embedding attributes user_embedding and "
+                f"item_embedding. If it represents users and items in another way, override "
+                f"collaborative_embeddings() to return (user table, item table); models without "
+                f"such representations (e.g. Pop, ItemKNN, EASE) cannot be DaRec-enabled."
+            )
+
+    def _check_tables(self, user_table, item_table):
+        expected = ((self.n_users, self.cf_dim), (self.n_items, self.cf_dim))
+        got = (tuple(user_table.shape), tuple(item_table.shape))
+        if got != expected:
+            raise ValueError(
+                f"{type(self).__name__}.collaborative_embeddings() returned tables of shapes "
+                f"{got}, expected {expected} (users, items x collaborative_dim()). Override "
+                f"collaborative_dim() if the model's tables are not embedding_size wide."
+            )
 
     def base_loss(self, interaction):
         r"""The wrapped model's own loss as a tuple, one entry per ``base_loss_names``."""
@@ -104,6 +151,7 @@ class DaRecRecommender:
         try:
             base_terms = self.base_loss(interaction)
             user_table, item_table = self.collaborative_embeddings(interaction)
+            self._check_tables(user_table, item_table)
         finally:
             self._capture_next_forward, self._captured = False, None
         if not self.darec.enabled:
@@ -122,6 +170,8 @@ class DaRecRecommender:
         else:
             terms = self.darec(cf_all[rows], self.llm_vectors[rows])
         weight = self.darec_weight * self.interval
+        if self.base_loss_reduction == "sum":
+            weight *= len(interaction)
         return base_terms + tuple(weight * value for value in terms.values())
 
     def sample_rows(self, interaction):
