@@ -97,4 +97,10 @@ def apply():
     _patch_checkpoint_loading()
     _patch_scipy_dok()
     _quiet_recbole_warnings()
+    from recbole_darec.datasets.guard import guard_dataset_loading
+
+    guard_dataset_loading()
+    from recbole_darec.protocol import apply_test_history_option
+
+    apply_test_history_option()
     _APPLIED = True

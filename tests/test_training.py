@@ -38,17 +38,23 @@ def test_same_seed_gives_identical_metrics_and_another_seed_differs(tiny):
     assert first["best_valid_result"] == second["best_valid_result"]
 
 
-def test_load_data_and_model_reloads_the_trained_model(tiny):
-    run_recbole(model="DaRecLightGCN", dataset="tiny", config_dict=tiny_config(tiny))
-    (checkpoint,) = glob.glob(os.path.join(tiny, "saved", "DaRecLightGCN-*.pth"))
+@pytest.mark.parametrize("name", ["DaRecLightGCN", "DaRecSGL", "DaRecSimGCL", "DaRecBPR", "DaRecNGCF"])
+def test_load_data_and_model_reloads_the_trained_model(tiny, name):
+    result = run_recbole(model=name, dataset="tiny", config_dict=tiny_config(tiny))
+    (checkpoint,) = glob.glob(os.path.join(tiny, "saved", f"{name}-*.pth"))
     config, model, dataset, _, _, test_data = load_data_and_model(checkpoint)
-    assert type(model).__name__ == "DaRecLightGCN"
+    assert type(model).__name__ == name
     saved = torch.load(checkpoint, weights_only=False)["state_dict"]
     for name, value in model.state_dict().items():
         assert torch.equal(value, saved[name]), name
     assert model.llm_vectors.shape[0] == dataset.user_num + dataset.item_num
     scores = model.full_sort_predict(next(iter(test_data))[0])
     assert torch.isfinite(scores).all()
+    # RecBole's evaluation of the reloaded model gives the test result of the run that saved it.
+    from recbole.utils import get_trainer
+
+    trainer = get_trainer(config["MODEL_TYPE"], config["model"])(config, model)
+    assert trainer.evaluate(test_data, load_best_model=False) == result["test_result"]
 
 
 def test_objective_function_finds_our_model(tiny):

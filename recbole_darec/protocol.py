@@ -1,0 +1,55 @@
+r"""Which items a user's test ranking leaves out: RecBole's rule or RLMRec's.
+
+RecBole's full-ranking test masks every item the user met in training *and validation*; RLMRec
+(and so DaRec's and RLMRec's published tables) masks only the training items, so a validation
+item can take a test top-k slot. The config key ``test_history`` picks:
+
+* ``train_valid`` (RecBole's behaviour; also when the key is unset);
+* ``train`` (RLMRec's; ``properties/rlmrec.yaml`` sets it).
+
+Validation masks the training items under both. docs/datasets.md measures the difference.
+"""
+
+import numpy as np
+import torch
+
+TEST_HISTORIES = ("train_valid", "train")
+
+
+def _test_history(config):
+    value = config["test_history"] if "test_history" in config else None
+    value = "train_valid" if value is None else value
+    if value not in TEST_HISTORIES:
+        raise ValueError(f"config key test_history must be one of {TEST_HISTORIES}, got {value!r}")
+    return value
+
+
+def mask_only_training_items(loader, sampler):
+    r"""Make a test :class:`FullSortEvalDataLoader` mask each user's training items only."""
+    train = sampler.datasets[sampler.phases.index("train")]
+    users = train.inter_feat[train.uid_field].numpy()
+    items = train.inter_feat[train.iid_field].numpy()
+    order = np.argsort(users, kind="stable")
+    users, items = users[order], items[order]
+    bounds = np.searchsorted(users, np.arange(len(loader.uid2history_item) + 1))
+    for uid in loader.uid_list.tolist():
+        positives = set(loader.uid2positive_item[uid].tolist())
+        history = [i for i in items[bounds[uid]:bounds[uid + 1]].tolist() if i not in positives]
+        loader.uid2history_item[uid] = torch.tensor(history, dtype=torch.int64)
+
+
+def apply_test_history_option():
+    from recbole.data.dataloader.general_dataloader import FullSortEvalDataLoader
+
+    original = FullSortEvalDataLoader.__init__
+    if getattr(original, "_recbole_darec", False):
+        return
+
+    def __init__(self, config, dataset, sampler, shuffle=False):
+        original(self, config, dataset, sampler, shuffle=shuffle)
+        if (_test_history(config) == "train" and not self.is_sequential
+                and getattr(sampler, "phase", None) == "test"):
+            mask_only_training_items(self, sampler)
+
+    __init__._recbole_darec = True
+    FullSortEvalDataLoader.__init__ = __init__
