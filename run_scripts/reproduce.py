@@ -1,0 +1,245 @@
+r"""Run a models x datasets x seeds grid through RecBole and write the comparison tables.
+
+    .venv/bin/python run_scripts/reproduce.py --grid published      # (a) backbones vs RLMRec's Table 1
+    .venv/bin/python run_scripts/reproduce.py --grid darec          # (b) each backbone vs its DaRec version
+    .venv/bin/python run_scripts/reproduce.py --models M1 M2 --datasets D1 D2 --seeds 1 2 3
+        [--config DATASET=a.yaml,b.yaml ...] [--output results/NAME] [--fresh] [--key=value ...]
+
+Grids:
+  published: LightGCN, SGL, SimGCL on amazon-book and yelp with properties/rlmrec.yaml (import the
+             data first: docs/datasets.md); beside each mean, RLMRec's published number and the
+             relative difference (target: within 5% on R@20 and N@20).
+  darec:     LightGCN, SGL, SimGCL and their DaRec versions on ml-100k (properties/ml-100k-demo.yaml)
+             and steam (properties/rlmrec.yaml); the relative gain of each DaRec<X> over <X> and
+             whether it exceeds 2 std.
+
+Every finished run is appended at once to ``<output>.runs.csv`` with a fingerprint of its setting
+(config files' content and the --key=value overrides); a rerun skips those cells, so an
+interrupted grid resumes and a larger ``--seeds`` adds only the new runs (``--fresh`` discards
+them). ``<output>.md`` and ``.csv`` (one row per model and dataset: mean and std per metric) are
+rewritten after every run.
+"""
+
+import argparse
+import csv
+import datetime
+import hashlib
+import json
+import os
+import sys
+
+REPO = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
+sys.path.insert(0, REPO)
+sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
+
+from demo import mean_std, train  # noqa: E402
+
+PUBLISHED = os.path.join(os.path.dirname(os.path.abspath(__file__)), "published_rlmrec_table1.csv")
+RLMREC_YAML = os.path.join("properties", "rlmrec.yaml")
+GRIDS = {
+    "published": {
+        "models": ["LightGCN", "SGL", "SimGCL"],
+        "datasets": ["amazon-book", "yelp"],
+        "config": {"amazon-book": [RLMREC_YAML], "yelp": [RLMREC_YAML]},
+        "output": os.path.join("results", "rlmrec-backbones"),
+    },
+    "darec": {
+        "models": ["LightGCN", "DaRecLightGCN", "SGL", "DaRecSGL", "SimGCL", "DaRecSimGCL"],
+        "datasets": ["ml-100k", "steam"],
+        "config": {"ml-100k": [os.path.join("properties", "ml-100k-demo.yaml")], "steam": [RLMREC_YAML]},
+        "output": os.path.join("results", "darec-gain"),
+    },
+}
+HEADLINE = ("recall@20", "ndcg@20")
+
+
+def parse_args(argv=None):
+    parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    parser.add_argument("--grid", choices=sorted(GRIDS), help="a preset; the other options override it")
+    parser.add_argument("--models", nargs="+")
+    parser.add_argument("--datasets", nargs="+")
+    parser.add_argument("--seeds", type=int, nargs="+", default=[1, 2, 3])
+    parser.add_argument("--config", action="append", default=[], metavar="DATASET=a.yaml,b.yaml",
+                        help="config files of one dataset (repeatable)")
+    parser.add_argument("--output", help="results/NAME (without suffix)")
+    parser.add_argument("--fresh", action="store_true", help="discard the runs of an earlier invocation")
+    args, extra = parser.parse_known_args(argv)
+    bad = [arg for arg in extra if not (arg.startswith("--") and "=" in arg)]
+    if bad:
+        parser.error(f"unrecognised arguments {bad}: RecBole settings are given as --key=value")
+    overrides = dict(arg[2:].split("=", 1) for arg in extra)
+    preset = GRIDS.get(args.grid, {})
+    args.models = args.models or preset.get("models")
+    args.datasets = args.datasets or preset.get("datasets")
+    args.output = args.output or preset.get("output")
+    if not (args.models and args.datasets and args.output):
+        parser.error("give --grid, or --models, --datasets and --output")
+    config = dict(preset.get("config", {}))
+    for item in args.config:
+        dataset, _, files = item.partition("=")
+        if not files:
+            parser.error(f"--config {item!r}: expected DATASET=a.yaml[,b.yaml]")
+        config[dataset] = files.split(",")
+    args.config = {d: [os.path.abspath(os.path.join(REPO, f)) for f in config.get(d, [])] for d in args.datasets}
+    return args, overrides
+
+
+def setting_fingerprint(config_files, overrides):
+    digest = hashlib.sha256()
+    for path in config_files:
+        with open(path, "rb") as f:
+            digest.update(f.read())
+    digest.update(json.dumps(sorted(overrides.items())).encode())
+    return digest.hexdigest()[:12]
+
+
+def read_runs(path):
+    if not os.path.exists(path):
+        return []
+    with open(path, newline="") as f:
+        rows = list(csv.DictReader(f))
+    def typed(key, value):
+        if key in ("model", "dataset", "setting"):
+            return value
+        return int(value) if key == "seed" else float(value)
+
+    return [{key: typed(key, value) for key, value in row.items()} for row in rows]
+
+
+def write_csv(path, rows):
+    fields = []
+    for row in rows:
+        fields += [key for key in row if key not in fields]
+    tmp = path + ".tmp"
+    with open(tmp, "w", newline="") as f:
+        writer = csv.DictWriter(f, fieldnames=fields)
+        writer.writeheader()
+        writer.writerows(rows)
+    os.replace(tmp, path)
+
+
+def read_published(path=PUBLISHED):
+    with open(path, newline="") as f:
+        rows = list(csv.DictReader(line for line in f if not line.startswith("#")))
+    return {(row["model"], row["dataset"]): {k: float(v) for k, v in row.items() if "@" in k} for row in rows}
+
+
+def summarise(runs, models, datasets, settings, seeds):
+    r"""Mean and std per (model, dataset) over this invocation's seeds and setting."""
+    summary = {}
+    for dataset in datasets:
+        for model in models:
+            mine = [r for r in runs if r["model"] == model and r["dataset"] == dataset
+                    and r["setting"] == settings[dataset] and r["seed"] in seeds]
+            if not mine:
+                continue
+            metrics = [k for k in mine[0] if "@" in k] + ["best_valid", "seconds"]
+            summary[(model, dataset)] = {
+                "n": len(mine), **{m: mean_std([r[m] for r in mine]) for m in metrics}}
+    return summary
+
+
+def report(args, overrides, summary, published, command):
+    lines = [f"# {os.path.basename(args.output)}: {', '.join(args.models)} on {', '.join(args.datasets)}", "",
+             f"Command: `{command}`", "",
+             f"Seeds: {args.seeds}. Machine: {os.cpu_count()} CPU cores. Date: {datetime.date.today()}. "
+             "Test metrics of the best-validation checkpoint, mean ± std over seeds.", ""]
+    for dataset in args.datasets:
+        files = ", ".join(os.path.relpath(f, REPO) for f in args.config[dataset]) or "RecBole defaults"
+        lines += [f"## {dataset}", "", f"Config: {files}.", ""]
+        cells = [(m, summary[(m, dataset)]) for m in args.models if (m, dataset) in summary]
+        if not cells:
+            lines += ["(no finished run yet)", ""]
+            continue
+        metrics = [k for k in cells[0][1] if "@" in k]
+        lines.append("| model | runs | " + " | ".join(metrics) + " | wall time (s) |")
+        lines.append("|---" * (len(metrics) + 3) + "|")
+        for model, stats in cells:
+            row = [f"{stats[m][0]:.4f} ± {stats[m][1]:.4f}" for m in metrics]
+            lines.append(f"| {model} | {stats['n']} | " + " | ".join(row) + f" | {stats['seconds'][0]:.0f} |")
+        compared = [(m, s, published[(m, dataset)]) for m, s in cells if (m, dataset) in published]
+        if compared:
+            lines += ["", "Against RLMRec's published Table 1 (relative difference; target within ±5% on "
+                      "R@20 and N@20):", "", "| model | " + " | ".join(
+                          f"{m} ours / published / diff" for m in HEADLINE) + " | within 5% |", "|---" * 4 + "|"]
+            for model, stats, reference in compared:
+                diffs = [(stats[m][0] - reference[m]) / reference[m] for m in HEADLINE]
+                parts = [f"{stats[m][0]:.4f} / {reference[m]:.4f} / {100 * d:+.1f}%" for m, d in zip(HEADLINE, diffs)]
+                verdict = "yes" if all(abs(d) <= 0.05 for d in diffs) else "no"
+                lines.append(f"| {model} | " + " | ".join(parts) + f" | {verdict} |")
+        pairs = [(base, other) for base, _ in cells for other, _ in cells if other == f"DaRec{base}"]
+        if pairs:
+            lines += ["", "DaRec against its backbone (relative gain; 'beyond 2 std' when the difference "
+                      "exceeds twice the larger std):", ""]
+            for base, other in pairs:
+                b, o = summary[(base, dataset)], summary[(other, dataset)]
+                gains = []
+                for m in metrics:
+                    (bm, bs), (om, os_) = b[m], o[m]
+                    enough = min(b["n"], o["n"]) > 1
+                    verdict = "beyond 2 std" if enough and abs(om - bm) > 2 * max(bs, os_) else "within noise"
+                    gains.append(f"{m} {100 * (om - bm) / bm:+.1f}% ({verdict})")
+                lines.append(f"- {other} vs {base}: " + "; ".join(gains))
+        lines.append("")
+    return "\n".join(lines)
+
+
+def summary_rows(summary):
+    rows = []
+    for (model, dataset), stats in summary.items():
+        row = {"model": model, "dataset": dataset, "runs": stats["n"]}
+        for metric, value in stats.items():
+            if metric != "n":
+                row[f"{metric}_mean"], row[f"{metric}_std"] = value
+        rows.append(row)
+    return rows
+
+
+def main(argv=None):
+    args, overrides = parse_args(argv)
+    sys.argv = sys.argv[:1]  # RecBole's Config must not re-read our flags
+    output = os.path.abspath(os.path.join(REPO, args.output))
+    os.makedirs(os.path.dirname(output), exist_ok=True)
+    os.chdir(REPO)
+    runs_path = output + ".runs.csv"
+    runs = [] if args.fresh else read_runs(runs_path)
+    published = read_published()
+    command = "python run_scripts/reproduce.py " + " ".join(
+        (["--grid", args.grid] if args.grid else [])
+        + ["--models", *args.models, "--datasets", *args.datasets, "--seeds", *map(str, args.seeds),
+           "--output", args.output]
+        + [f"--config {d}={','.join(os.path.relpath(f, REPO) for f in fs)}" for d, fs in args.config.items() if fs]
+        + [f"--{k}={v}" for k, v in overrides.items()])
+
+    settings = {d: setting_fingerprint(args.config[d], overrides) for d in args.datasets}
+
+    def write_reports():
+        summary = summarise(runs, args.models, args.datasets, settings, set(args.seeds))
+        text = report(args, overrides, summary, published, command)
+        with open(output + ".md.tmp", "w") as f:
+            f.write(text)
+        os.replace(output + ".md.tmp", output + ".md")
+        if summary:
+            write_csv(output + ".csv", summary_rows(summary))
+        return text
+
+    for dataset in args.datasets:
+        setting = settings[dataset]
+        for seed in args.seeds:
+            for model in args.models:
+                done = [r for r in runs if (r["model"], r["dataset"], r["seed"], r["setting"])
+                        == (model, dataset, seed, setting)]
+                if done:
+                    print(f"  {model} on {dataset} seed {seed}: done earlier ({runs_path})", flush=True)
+                    continue
+                row = train(model, dataset, seed, args.config[dataset], overrides)
+                runs.append({"model": model, "dataset": dataset, "setting": setting,
+                             **{k: v for k, v in row.items() if k != "model"}})
+                write_csv(runs_path, runs)
+                write_reports()
+    print("\n" + write_reports())
+    print(f"written: {output}.md, .csv and .runs.csv")
+
+
+if __name__ == "__main__":
+    main()
