@@ -63,3 +63,19 @@ def test_a_changed_setting_is_run_again(tmp_path):
 def test_bad_arguments_are_refused():
     completed = _run(REPO, "--models", "LightGCN", "--datasets", "x", "--output", "results/x", "stray")
     assert completed.returncode == 2 and "--key=value" in completed.stderr
+
+
+def test_mask_effect_tests_one_checkpoint_under_both_rules(tmp_path):
+    from test_datasets import write_rlmrec
+
+    from recbole_darec.datasets import import_rlmrec
+
+    write_rlmrec(str(tmp_path / "src"))
+    import_rlmrec(str(tmp_path / "src"), "toy", out=str(tmp_path / "dataset"))
+    completed = subprocess.run(
+        [sys.executable, os.path.join(REPO, "run_scripts", "mask_effect.py"), "--dataset", "toy",
+         f"--data_path={tmp_path / 'dataset'}", "--epochs=1", "--topk=[5]", "--valid_metric=Recall@5"],
+        capture_output=True, text=True, timeout=600, cwd=str(tmp_path), env={**os.environ, "PYTHONPATH": REPO})
+    assert completed.returncode == 0, completed.stderr[-3000:]
+    assert "| RLMRec's rule (train items masked) | 1 |" in completed.stdout
+    assert "| RecBole's rule (train + valid masked) | 1 |" in completed.stdout

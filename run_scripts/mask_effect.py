@@ -1,0 +1,75 @@
+r"""What the test-time mask changes: one trained model, tested under RLMRec's and RecBole's rule.
+
+    .venv/bin/python run_scripts/mask_effect.py [--model LightGCN] [--dataset amazon-book]
+        [--seeds 1] [--config_files properties/rlmrec.yaml] [--key=value ...]
+
+Per seed: trains once with RecBole (early stopping on validation, which both rules mask alike),
+then tests the best checkpoint twice: ``test_history: train`` (RLMRec masks only each user's
+training items) and ``train_valid`` (RecBole also masks the validation items). Prints a markdown
+table with RLMRec's published number where there is one (docs/datasets.md).
+"""
+
+import argparse
+import os
+import sys
+import tempfile
+
+REPO = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
+sys.path.insert(0, REPO)
+sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
+
+from reproduce import read_published  # noqa: E402
+
+
+def test_under_both_rules(model_name, dataset, seed, config_files, overrides):
+    import recbole_darec  # noqa: F401
+    from recbole.config import Config
+    from recbole.data import create_dataset, data_preparation
+    from recbole.quick_start import run_recbole
+    from recbole.utils import get_model, get_trainer, init_seed
+
+    checkpoint_dir = tempfile.mkdtemp(prefix="mask-effect-")
+    base = {**overrides, "seed": seed, "state": "WARNING", "checkpoint_dir": checkpoint_dir}
+    trained = run_recbole(model=model_name, dataset=dataset, config_file_list=config_files,
+                          config_dict={**base, "test_history": "train"})
+    (checkpoint,) = [os.path.join(checkpoint_dir, f) for f in os.listdir(checkpoint_dir)]
+    results = {"train": trained["test_result"]}
+    config = Config(model=model_name, dataset=dataset, config_file_list=config_files,
+                    config_dict={**base, "test_history": "train_valid"})
+    init_seed(seed, config["reproducibility"])
+    _, _, test_data = data_preparation(config, create_dataset(config))
+    model = get_model(model_name)(config, test_data._dataset).to(config["device"])
+    trainer = get_trainer(config["MODEL_TYPE"], model_name)(config, model)
+    results["train_valid"] = trainer.evaluate(test_data, load_best_model=True, model_file=checkpoint)
+    return results
+
+
+def main():
+    parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    parser.add_argument("--model", default="LightGCN")
+    parser.add_argument("--dataset", default="amazon-book")
+    parser.add_argument("--seeds", type=int, nargs="+", default=[1])
+    parser.add_argument("--config_files", nargs="+", default=[os.path.join(REPO, "properties", "rlmrec.yaml")])
+    args, extra = parser.parse_known_args()
+    overrides = dict(arg[2:].split("=", 1) for arg in extra if arg.startswith("--") and "=" in arg)
+    sys.argv = sys.argv[:1]
+    config_files = [os.path.abspath(f) for f in args.config_files]
+    os.chdir(REPO)
+    published = read_published().get((args.model, args.dataset), {})
+    rows = []
+    for seed in args.seeds:
+        results = test_under_both_rules(args.model, args.dataset, seed, config_files, overrides)
+        for rule, metrics in results.items():
+            rows.append((seed, rule, metrics))
+    metrics = list(rows[0][2])
+    print(f"| {args.model} on {args.dataset} | seed | " + " | ".join(metrics) + " |")
+    print("|---" * (len(metrics) + 2) + "|")
+    for seed, rule, values in rows:
+        label = {"train": "RLMRec's rule (train items masked)", "train_valid": "RecBole's rule (train + valid masked)"}[rule]
+        print(f"| {label} | {seed} | " + " | ".join(f"{values[m]:.4f}" for m in metrics) + " |")
+    if published:
+        print("| RLMRec's published | - | " + " | ".join(f"{published.get(m, float('nan')):.4f}" for m in metrics) + " |")
+
+
+if __name__ == "__main__":
+    main()
