@@ -329,3 +329,44 @@ def test_real_steam_builds_from_all_209732_pairs_with_text_for_every_item(tmp_pa
     _, summary = build_steam(os.path.join(RLMREC_SHARED, "steam"), STEAM_SHARED, out=str(tmp_path))
     assert (summary["pairs"], summary["items"], summary["items_without_text"]) == (209732, 5237, 0)
     assert summary["train"] + summary["valid"] + summary["test"] == 209732
+
+
+def test_built_steam_embeds_with_training_items_only_in_user_texts(tmp_path, monkeypatch):
+    import yaml
+
+    from recbole_darec.datasets import build_steam
+    from recbole_darec.embed import run_embed
+
+    monkeypatch.chdir(tmp_path)
+    _, games = write_steam(str(tmp_path / "src"))
+    target, _ = build_steam(str(tmp_path / "src"), games, out=str(tmp_path / "dataset"))
+    config = tmp_path / "paths.yaml"
+    config.write_text(yaml.safe_dump({"data_path": str(tmp_path / "dataset")}))
+    encoder = _tiny_encoder(tmp_path / "bert")
+    result = run_embed(["--dataset", "steam", "--config_files", f"{RLMREC_YAML} {config}",
+                        "--encoder", encoder, "--device", "cpu", "--batch-size", "8"])
+    texts = result["texts"]
+    train = _pairs(os.path.join(target, "steam.train.inter"))
+    held_out = _pairs(os.path.join(target, "steam.valid.inter")) | _pairs(os.path.join(target, "steam.test.inter"))
+    for user in range(20):
+        words = texts.user_text(str(user))
+        shown = {i for i in range(1, 14) if f"Game {i} " in words + " "}
+        assert shown == {i for u, i in train if u == user and 1 <= i < 14}, user
+        assert not shown & {i for u, i in held_out if u == user}
+    assert texts.user_text("19").startswith("history: ")  # the format the check above reads
+    for kind in ("user", "item"):
+        assert os.path.isfile(os.path.join(target, f"steam.{kind}_llm.npz"))
+
+
+def _tiny_encoder(folder):
+    import torch
+    from transformers import BertConfig, BertModel, BertTokenizer
+
+    folder.mkdir()
+    words = ["[PAD]", "[UNK]", "[CLS]", "[SEP]", "[MASK]", "game", "history", ":", ";", "|", ","]
+    (folder / "vocab.txt").write_text("\n".join(words) + "\n")
+    BertTokenizer(str(folder / "vocab.txt")).save_pretrained(str(folder))
+    torch.manual_seed(0)
+    BertModel(BertConfig(vocab_size=len(words), hidden_size=16, num_hidden_layers=1, num_attention_heads=2,
+                         intermediate_size=32, max_position_embeddings=512)).save_pretrained(str(folder))
+    return str(folder)
