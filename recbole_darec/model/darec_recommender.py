@@ -16,7 +16,9 @@ NGCF: the propagated tables), so DaRec costs no extra propagation. Otherwise (BP
 returns the batch's rows) they are the model's ``user_embedding`` / ``item_embedding`` tables.
 A model with neither overrides :meth:`collaborative_embeddings`, and one whose tables are not
 ``embedding_size`` wide (NGCF concatenates its layers) overrides :meth:`collaborative_dim`;
-docs/models.md shows how to DaRec-enable any RecBole general recommender.
+a base that sums its loss over the batch (RecBole's SGL) sets ``base_loss_reduction = "sum"``,
+and one whose loss is a sum of terms may split them for the log with :meth:`base_loss` and
+``base_loss_names``. docs/models.md shows how to DaRec-enable any RecBole general recommender.
 
 Config keys (defaults in ``properties/model/DaRecRecommender.yaml``), besides those of
 :class:`DaRecObjective` and :class:`~recbole_darec.data.dataset.DaRecDataset`:
