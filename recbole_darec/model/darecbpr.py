@@ -7,8 +7,9 @@ Reference:
     Steffen Rendle et al. "BPR: Bayesian Personalized Ranking from Implicit Feedback." in UAI 2009.
 
 Matrix factorisation (RecBole's BPR) trained with BPR + lambda * DaRec's terms: the smallest
-example of DaRec-enabling a RecBole general recommender. BPR has no propagation, so E^C is its
-embedding tables themselves.
+example of DaRec-enabling a RecBole general recommender. BPR has no propagation and its
+``forward`` returns the batch's rows, so the mixin aligns its ``user_embedding`` /
+``item_embedding`` tables themselves.
 
 Config keys: BPR's (embedding_size) and the DaRec keys documented in
 :mod:`recbole_darec.model.darec_recommender`.
@@ -21,7 +22,3 @@ from recbole_darec.model.darec_recommender import DaRecRecommender
 
 class DaRecBPR(DaRecRecommender, BPR):
     base_loss_names = ("bpr",)
-
-    def collaborative_embeddings(self, interaction):
-        # BPR.forward returns the batch's rows, not the tables.
-        return self.user_embedding.weight, self.item_embedding.weight
