@@ -21,7 +21,6 @@ import types
 import yaml
 
 
-
 def _autoload_beside_this_package():
     r"""``recbole_darec_autoload`` from beside this package. Run from a working tree, the
     interpreter may already hold an installed, older copy (imported at start-up by the ``.pth``
@@ -76,14 +75,12 @@ def _dataset_yaml_keys(dataset, loader):
     return keys
 
 
-# Classes registered through register_model, ours and users' alike.
+# Every class registered through register_model (ours at import, users' later), by lower name.
 _REGISTERED = {}
 
 
 def _is_ours(model_class):
-    return getattr(model_class, "__module__", "").startswith("recbole_darec.") or any(
-        model_class is registered for registered in _REGISTERED.values()
-    )
+    return any(model_class is registered for registered in _REGISTERED.values())
 
 
 def _patch_config():
