@@ -17,12 +17,16 @@ Every finished run is appended at once to ``<output>.runs.csv`` with a fingerpri
 (config files' content and the --key=value overrides); a rerun skips those cells, so an
 interrupted grid resumes and a larger ``--seeds`` adds only the new runs (``--fresh`` discards
 them). ``<output>.md`` and ``.csv`` (one row per model and dataset: mean and std per metric) are
-rewritten after every run.
+rewritten after every run. Invocations may share one output at the same time (say one per dataset
+on a 2-core machine): a run is appended under a file lock to what is on disk, not to this
+process's copy. ``--report-only`` rewrites the tables from the finished runs without training, so
+cells with fewer seeds than asked are reported as they are (the ``runs`` column says how many).
 """
 
 import argparse
 import csv
 import datetime
+import fcntl
 import hashlib
 import json
 import os
@@ -36,17 +40,22 @@ from demo import mean_std, train  # noqa: E402
 
 PUBLISHED = os.path.join(os.path.dirname(os.path.abspath(__file__)), "published_rlmrec_table1.csv")
 RLMREC_YAML = os.path.join("properties", "rlmrec.yaml")
+# RLMRec tunes each backbone per dataset; those settings live beside the protocol.
+RLMREC_BACKBONE_YAML = os.path.join("properties", "rlmrec", "{dataset}", "{backbone}.yaml")
+RLMREC_CONFIG = [RLMREC_YAML, RLMREC_BACKBONE_YAML]
 GRIDS = {
     "published": {
         "models": ["LightGCN", "SGL", "SimGCL"],
         "datasets": ["amazon-book", "yelp"],
-        "config": {"amazon-book": [RLMREC_YAML], "yelp": [RLMREC_YAML]},
+        "config": {"amazon-book": RLMREC_CONFIG, "yelp": RLMREC_CONFIG},
         "output": os.path.join("results", "rlmrec-backbones"),
     },
     "darec": {
         "models": ["LightGCN", "DaRecLightGCN", "SGL", "DaRecSGL", "SimGCL", "DaRecSimGCL"],
         "datasets": ["ml-100k", "steam"],
-        "config": {"ml-100k": [os.path.join("properties", "ml-100k-demo.yaml")], "steam": [RLMREC_YAML]},
+        "config": {"ml-100k": [os.path.join("properties", "ml-100k-demo.yaml"),
+                               os.path.join("properties", "ml-100k", "{backbone}.yaml")],
+                   "steam": RLMREC_CONFIG},
         "output": os.path.join("results", "darec-gain"),
     },
 }
@@ -63,6 +72,8 @@ def parse_args(argv=None):
                         help="config files of one dataset (repeatable)")
     parser.add_argument("--output", help="results/NAME (without suffix)")
     parser.add_argument("--fresh", action="store_true", help="discard the runs of an earlier invocation")
+    parser.add_argument("--report-only", action="store_true",
+                        help="write the tables from the finished runs; train nothing")
     args, extra = parser.parse_known_args(argv)
     bad = [arg for arg in extra if not (arg.startswith("--") and "=" in arg)]
     if bad:
@@ -81,7 +92,23 @@ def parse_args(argv=None):
             parser.error(f"--config {item!r}: expected DATASET=a.yaml[,b.yaml]")
         config[dataset] = files.split(",")
     args.config = {d: [os.path.abspath(os.path.join(REPO, f)) for f in config.get(d, [])] for d in args.datasets}
+    missing = sorted({path for d in args.datasets for m in args.models for path in config_files(args, d, m)
+                      if not os.path.exists(path)})
+    if missing:
+        parser.error("config files not found: " + ", ".join(os.path.relpath(p, REPO) for p in missing)
+                     + " ({dataset} and {backbone} in a --config path are filled per cell; "
+                       "{backbone} is the model name without its DaRec prefix)")
     return args, overrides
+
+
+def backbone(model):
+    return model[len("DaRec"):] if model.startswith("DaRec") and len(model) > len("DaRec") else model
+
+
+def config_files(args, dataset, model):
+    r"""The cell's config files: ``{dataset}`` and ``{backbone}`` in a path are filled in, so a DaRec
+    model reads its backbone's per-dataset setting."""
+    return [path.format(dataset=dataset, backbone=backbone(model)) for path in args.config[dataset]]
 
 
 def setting_fingerprint(config_files, overrides):
@@ -104,6 +131,15 @@ def read_runs(path):
         return int(value) if key == "seed" else float(value)
 
     return [{key: typed(key, value) for key, value in row.items()} for row in rows]
+
+
+def append_run(path, row):
+    r"""Append ``row`` to the runs file on disk under a lock; return every run now in it."""
+    with open(path + ".lock", "w") as lock:
+        fcntl.flock(lock, fcntl.LOCK_EX)
+        runs = read_runs(path) + [row]
+        write_csv(path, runs)
+    return runs
 
 
 def write_csv(path, rows):
@@ -130,7 +166,7 @@ def summarise(runs, models, datasets, settings, seeds):
     for dataset in datasets:
         for model in models:
             mine = [r for r in runs if r["model"] == model and r["dataset"] == dataset
-                    and r["setting"] == settings[dataset] and r["seed"] in seeds]
+                    and r["setting"] == settings[(dataset, model)] and r["seed"] in seeds]
             if not mine:
                 continue
             metrics = [k for k in mine[0] if "@" in k] + ["best_valid", "seconds"]
@@ -155,7 +191,8 @@ def report(args, overrides, summary, published, command):
         lines.append("| model | runs | " + " | ".join(metrics) + " | wall time (s) |")
         lines.append("|---" * (len(metrics) + 3) + "|")
         for model, stats in cells:
-            row = [f"{stats[m][0]:.4f} ± {stats[m][1]:.4f}" for m in metrics]
+            row = [f"{stats[m][0]:.4f} ± {stats[m][1]:.4f}" if stats["n"] > 1 else f"{stats[m][0]:.4f}"
+                   for m in metrics]
             lines.append(f"| {model} | {stats['n']} | " + " | ".join(row) + f" | {stats['seconds'][0]:.0f} |")
         compared = [(m, s, published[(m, dataset)]) for m, s in cells if (m, dataset) in published]
         if compared:
@@ -202,7 +239,9 @@ def main(argv=None):
     os.makedirs(os.path.dirname(output), exist_ok=True)
     os.chdir(REPO)
     runs_path = output + ".runs.csv"
-    runs = [] if args.fresh else read_runs(runs_path)
+    if args.fresh and not args.report_only and os.path.exists(runs_path):
+        os.remove(runs_path)
+    runs = read_runs(runs_path)
     published = read_published()
     command = "python run_scripts/reproduce.py " + " ".join(
         (["--grid", args.grid] if args.grid else [])
@@ -211,7 +250,8 @@ def main(argv=None):
         + [f"--config {d}={','.join(os.path.relpath(f, REPO) for f in fs)}" for d, fs in args.config.items() if fs]
         + [f"--{k}={v}" for k, v in overrides.items()])
 
-    settings = {d: setting_fingerprint(args.config[d], overrides) for d in args.datasets}
+    settings = {(d, m): setting_fingerprint(config_files(args, d, m), overrides)
+                for d in args.datasets for m in args.models}
 
     def write_reports():
         summary = summarise(runs, args.models, args.datasets, settings, set(args.seeds))
@@ -223,19 +263,19 @@ def main(argv=None):
             write_csv(output + ".csv", summary_rows(summary))
         return text
 
-    for dataset in args.datasets:
-        setting = settings[dataset]
+    for dataset in [] if args.report_only else args.datasets:
         for seed in args.seeds:
             for model in args.models:
+                setting = settings[(dataset, model)]
+                runs = read_runs(runs_path)  # another invocation may have finished this cell
                 done = [r for r in runs if (r["model"], r["dataset"], r["seed"], r["setting"])
                         == (model, dataset, seed, setting)]
                 if done:
                     print(f"  {model} on {dataset} seed {seed}: done earlier ({runs_path})", flush=True)
                     continue
-                row = train(model, dataset, seed, args.config[dataset], overrides)
-                runs.append({"model": model, "dataset": dataset, "setting": setting,
-                             **{k: v for k, v in row.items() if k != "model"}})
-                write_csv(runs_path, runs)
+                row = train(model, dataset, seed, config_files(args, dataset, model), overrides)
+                runs = append_run(runs_path, {"model": model, "dataset": dataset, "setting": setting,
+                                              **{k: v for k, v in row.items() if k != "model"}})
                 write_reports()
     print("\n" + write_reports())
     print(f"written: {output}.md, .csv and .runs.csv")

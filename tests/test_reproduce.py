@@ -79,3 +79,74 @@ def test_mask_effect_tests_one_checkpoint_under_both_rules(tmp_path):
     assert completed.returncode == 0, completed.stderr[-3000:]
     assert "| RLMRec's rule (train items masked) | 1 |" in completed.stdout
     assert "| RecBole's rule (train + valid masked) | 1 |" in completed.stdout
+
+
+def _load_reproduce():
+    import importlib.util
+
+    spec = importlib.util.spec_from_file_location("reproduce", os.path.join(REPO, "run_scripts", "reproduce.py"))
+    module = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(module)
+    return module
+
+
+def test_a_run_is_appended_to_what_another_invocation_wrote(tmp_path):
+    reproduce = _load_reproduce()
+    path = str(tmp_path / "grid.runs.csv")
+    theirs = {"model": "LightGCN", "dataset": "yelp", "setting": "a", "seed": 1, "recall@20": 0.1}
+    reproduce.write_csv(path, [theirs])  # written by a parallel invocation after this one started
+    mine = {"model": "LightGCN", "dataset": "amazon-book", "setting": "b", "seed": 1, "recall@20": 0.2}
+    assert reproduce.append_run(path, mine) == [theirs, mine]
+    assert reproduce.read_runs(path) == [theirs, mine]
+
+
+def test_each_cell_reads_its_backbones_setting_and_a_missing_one_is_named(tmp_path, capsys):
+    import pytest
+
+    reproduce = _load_reproduce()
+    (tmp_path / "yelp").mkdir()
+    (tmp_path / "yelp" / "LightGCN.yaml").write_text("n_layers: 3\n")
+    pattern = str(tmp_path / "{dataset}" / "{backbone}.yaml")
+    args, _ = reproduce.parse_args(["--models", "LightGCN", "DaRecLightGCN", "--datasets", "yelp",
+                                    "--output", "x", "--config", f"yelp={pattern}"])
+    assert reproduce.config_files(args, "yelp", "DaRecLightGCN") == [str(tmp_path / "yelp" / "LightGCN.yaml")]
+    with pytest.raises(SystemExit):
+        reproduce.parse_args(["--models", "SGL", "--datasets", "yelp", "--output", "x",
+                              "--config", f"yelp={pattern}"])
+    assert "yelp/SGL.yaml" in capsys.readouterr().err
+
+
+def test_report_only_tables_the_finished_runs_and_trains_nothing(tmp_path):
+    config = tmp_path / "c.yaml"
+    config.write_text("epochs: 1\n")
+    output = str(tmp_path / "grid")
+    reproduce = _load_reproduce()
+    setting = reproduce.setting_fingerprint([str(config)], {})
+    reproduce.write_csv(output + ".runs.csv", [
+        {"model": "LightGCN", "dataset": "yelp", "setting": setting, "seed": seed, "recall@20": value,
+         "ndcg@20": value / 2, "best_valid": value, "seconds": 1.0} for seed, value in ((1, 0.10), (2, 0.12))])
+    completed = _run(tmp_path, "--models", "LightGCN", "SGL", "--datasets", "yelp", "--config", f"yelp={config}",
+                     "--output", output, "--seeds", "1", "2", "3", "--report-only")
+    assert completed.returncode == 0, completed.stderr[-3000:]
+    assert "| LightGCN | 2 | 0.1100 ± 0.0141 |" in open(output + ".md").read()
+    assert "SGL |" not in open(output + ".md").read()
+
+
+def test_rlmrec_backbone_settings_use_keys_the_models_read():
+    import glob
+
+    recbole_dir = os.path.dirname(__import__("recbole").__file__)
+    files = glob.glob(os.path.join(REPO, "properties", "rlmrec", "*", "*.yaml"))
+    assert {os.path.basename(os.path.dirname(f)) for f in files} == {"amazon-book", "yelp", "steam"}
+    files += glob.glob(os.path.join(REPO, "properties", "ml-100k", "*.yaml"))
+    for path in files:
+        model = os.path.basename(path)[:-5]
+        known = {}
+        for defaults in (os.path.join(recbole_dir, "properties", "model", f"{model}.yaml"),
+                         os.path.join(REPO, "recbole_darec", "properties", "model", f"{model}.yaml")):
+            if os.path.exists(defaults):
+                known.update(yaml.safe_load(open(defaults)) or {})
+        if model == "SimGCL":
+            known.update(yaml.safe_load(open(os.path.join(recbole_dir, "properties", "model", "LightGCN.yaml"))))
+        unknown = set(yaml.safe_load(open(path))) - set(known)
+        assert not unknown, f"{path}: keys no default declares: {unknown}"
