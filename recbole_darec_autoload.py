@@ -19,6 +19,12 @@ MODEL_MODULES = {
     "DaRecSimGCL": "recbole_darec.model.darecsimgcl",
     "DaRecBPR": "recbole_darec.model.darecbpr",
     "DaRecNGCF": "recbole_darec.model.darecngcf",
+    "LightGCNCon": "recbole_darec.model.lightgcncon",
+    "LightGCNGen": "recbole_darec.model.lightgcngen",
+    "SGLCon": "recbole_darec.model.sglcon",
+    "SGLGen": "recbole_darec.model.sglgen",
+    "SimGCLCon": "recbole_darec.model.simgclcon",
+    "SimGCLGen": "recbole_darec.model.simgclgen",
 }
 
 _PREFIX = "recbole.model.general_recommender."

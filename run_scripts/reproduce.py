@@ -97,12 +97,17 @@ def parse_args(argv=None):
     if missing:
         parser.error("config files not found: " + ", ".join(os.path.relpath(p, REPO) for p in missing)
                      + " ({dataset} and {backbone} in a --config path are filled per cell; "
-                       "{backbone} is the model name without its DaRec prefix)")
+                       "{backbone} is the model name without its DaRec prefix or Con/Gen suffix)")
     return args, overrides
 
 
 def backbone(model):
-    return model[len("DaRec"):] if model.startswith("DaRec") and len(model) > len("DaRec") else model
+    r"""``DaRecSGL``, ``SGLCon``, ``SGLGen`` -> ``SGL``: an aligned model reads its backbone's setting."""
+    if model.startswith("DaRec") and len(model) > len("DaRec"):
+        return model[len("DaRec"):]
+    if model.endswith(("Con", "Gen")) and len(model) > 3:
+        return model[:-3]
+    return model
 
 
 def config_files(args, dataset, model):
@@ -126,7 +131,7 @@ def read_runs(path):
     with open(path, newline="") as f:
         rows = list(csv.DictReader(f))
     def typed(key, value):
-        if key in ("model", "dataset", "setting"):
+        if key in ("model", "dataset", "setting", "backbone", "variant"):
             return value
         return int(value) if key == "seed" else float(value)
 

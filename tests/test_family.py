@@ -266,11 +266,18 @@ def test_docs_list_every_model_with_its_config_keys_and_defaults():
 
     with open(os.path.join(os.path.dirname(__file__), "..", "docs", "models.md"), encoding="utf-8") as f:
         sections = {part.split("\n", 1)[0].strip(): part for part in f.read().split("\n## ")[1:]}
-    darec_defaults = model_defaults(DaRecRecommender)
-    for key, value in darec_defaults.items():
-        assert _documented(sections["DaRec keys"], key) == ("found", value), key
+    from recbole_darec import RLMRecConRecommender, RLMRecGenRecommender
+
+    shared = {"DaRec keys": model_defaults(DaRecRecommender),
+              "RLMRec-Con keys": model_defaults(RLMRecConRecommender),
+              "RLMRec-Gen keys": model_defaults(RLMRecGenRecommender)}
+    for section, defaults in shared.items():
+        for key, value in defaults.items():
+            if section == "DaRec keys" or not key.startswith("llm_"):
+                assert _documented(sections[section], key) == ("found", value), (section, key)
+    shared_keys = set().union(*shared.values())
     for name in MODEL_MODULES:
         assert name in sections, name
         for key, value in model_defaults(get_model(name)).items():
-            if key not in darec_defaults:
+            if key not in shared_keys:
                 assert _documented(sections[name], key) == ("found", value), (name, key)

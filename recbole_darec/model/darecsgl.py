@@ -17,24 +17,10 @@ Config keys: SGL's (embedding_size, n_layers, type, drop_ratio, ssl_tau, ssl_wei
 and the DaRec keys documented in :mod:`recbole_darec.model.darec_recommender`.
 """
 
-from recbole.model.general_recommender.sgl import SGL
-
 from recbole_darec.model.darec_recommender import DaRecRecommender
+from recbole_darec.model.sgl_terms import SGLTerms
 
 
-class DaRecSGL(DaRecRecommender, SGL):
+class DaRecSGL(DaRecRecommender, SGLTerms):
     base_loss_names = ("bpr_reg", "ssl")
     base_loss_reduction = "sum"
-
-    def base_loss(self, interaction):
-        # SGL.calculate_loss returns the sum; the same two calls, kept apart for the log.
-        self.restore_user_e, self.restore_item_e = None, None
-        users = interaction[self.USER_ID]
-        pos_items = interaction[self.ITEM_ID]
-        neg_items = interaction[self.NEG_ITEM_ID]
-        user_emb, item_emb = self.forward(self.train_graph)
-        user_view_1, item_view_1 = self.forward(self.sub_graph1)
-        user_view_2, item_view_2 = self.forward(self.sub_graph2)
-        bpr_reg = self.calc_bpr_loss(user_emb, item_emb, users, pos_items, neg_items)
-        ssl = self.calc_ssl_loss(users, pos_items, user_view_1, user_view_2, item_view_1, item_view_2)
-        return bpr_reg, ssl

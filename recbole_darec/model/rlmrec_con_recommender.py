@@ -1,0 +1,62 @@
+r"""
+RLMRecConRecommender
+################################################
+Reference:
+    Xubin Ren et al. "Representation Learning with Large Language Models for Recommendation."
+    in WWW 2024 (arXiv 2310.15950), RLMRec-Con.
+
+A mixin that turns a RecBole general recommender into its RLMRec-Con version (``class
+LightGCNCon(RLMRecConRecommender, LightGCN)``): an MLP maps every language-model vector into the
+collaborative space, and an InfoNCE (cosine, temperature ``con_tau``) pulls the collaborative
+vector of each of the batch's users, positive items and negative items towards its own mapped
+vector, against the mapped vectors of every user (``con_negatives: all``, as RLMRec) or of the
+batch's users (``batch``) for a user, and of the batch's positive (negative) items for an item.
+The base loss, E^C and prediction are the base model's (see
+:class:`~recbole_darec.model.llm_aligned_recommender.LLMAlignedRecommender`).
+
+Config keys (defaults in ``properties/model/RLMRecConRecommender.yaml``), besides the vector keys
+of ``LLMAlignedRecommender.yaml``:
+    con_weight (float): weight of the alignment term (RLMRec's kd_weight).
+    con_tau (float): InfoNCE temperature (RLMRec's kd_temperature).
+    con_negatives (str): ``all`` or ``batch`` (see above).
+"""
+
+import torch
+
+from recbole_darec.model.llm_aligned_recommender import LLMAlignedRecommender
+from recbole_darec.model.rlmrec_alignment import info_nce, mapping_mlp
+
+NEGATIVES = ("all", "batch")
+
+
+class RLMRecConRecommender(LLMAlignedRecommender):
+    alignment_loss_names = ("con",)
+
+    def __init__(self, config, dataset):
+        super().__init__(config, dataset)
+        self.con_weight = float(config["con_weight"])
+        self.con_tau = float(config["con_tau"])
+        if self.con_tau <= 0:
+            raise ValueError(f"config key con_tau must be > 0, got {self.con_tau}")
+        self.con_negatives = config["con_negatives"]
+        if self.con_negatives not in NEGATIVES:
+            raise ValueError(f"config key con_negatives must be one of {NEGATIVES}, got {self.con_negatives!r}")
+        self.llm_to_cf = mapping_mlp(self.llm_dim, self.cf_dim)
+
+    def alignment_losses(self, user_table, item_table, interaction):
+        users = interaction[self.USER_ID]
+        user_llm = self.llm_vectors[: self.n_users]
+        item_llm = self.llm_vectors[self.n_users:]
+        if self.con_negatives == "all":
+            mapped_users = self.llm_to_cf(user_llm[1:])  # row 0 is the [PAD] user
+            positives, candidates = mapped_users[users - 1], mapped_users
+        else:
+            positives = self.llm_to_cf(user_llm[users])
+            candidates = positives
+        loss = info_nce(user_table[users], positives, candidates, self.con_tau)
+        item_columns = [self.ITEM_ID] + ([self.NEG_ITEM_ID] if self.NEG_ITEM_ID in interaction else [])
+        for column in item_columns:
+            items = interaction[column]
+            mapped = self.llm_to_cf(item_llm[items])
+            loss = loss + info_nce(item_table[items], mapped, mapped, self.con_tau)
+        return (self.con_weight * loss,)

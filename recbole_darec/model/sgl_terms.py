@@ -1,0 +1,43 @@
+r"""
+SGLTerms
+################################################
+Reference:
+    Jiancan Wu et al. "Self-supervised Graph Learning for Recommendation." in SIGIR 2021.
+
+RecBole's SGL, unchanged in what it computes, as the base of every aligned SGL (``DaRecSGL``,
+``SGLCon``, ``SGLGen``): ``calculate_loss`` returns SGL's two terms, ``(bpr_reg, ssl)``, instead of
+their sum, so each is logged by name; and the propagation starts from :meth:`get_ego_embeddings`
+(as LightGCN's does), so RLMRec-Gen can mask ego embeddings. Not registered as a model: RecBole's
+own ``SGL`` is the plain backbone.
+"""
+
+import torch
+from recbole.model.general_recommender.sgl import SGL
+
+
+class SGLTerms(SGL):
+    def get_ego_embeddings(self):
+        return torch.cat([self.user_embedding.weight, self.item_embedding.weight])
+
+    def forward(self, graph):
+        # SGL.forward with its first line replaced by get_ego_embeddings().
+        layer = self.get_ego_embeddings()
+        layers = [layer]
+        for step in graph if isinstance(graph, list) else [graph] * self.n_layers:
+            layer = torch.sparse.mm(step, layer)
+            layers.append(layer)
+        final = torch.stack(layers, dim=1).mean(dim=1)
+        return torch.split(final, [self.n_users, self.n_items], dim=0)
+
+    def calculate_loss(self, interaction):
+        # SGL.calculate_loss returns the sum of these two terms.
+        self.restore_user_e, self.restore_item_e = None, None
+        users = interaction[self.USER_ID]
+        pos_items = interaction[self.ITEM_ID]
+        neg_items = interaction[self.NEG_ITEM_ID]
+        user_emb, item_emb = self.forward(self.train_graph)
+        user_view_1, item_view_1 = self.forward(self.sub_graph1)
+        user_view_2, item_view_2 = self.forward(self.sub_graph2)
+        bpr_reg = self.calc_bpr_loss(user_emb, item_emb, users, pos_items, neg_items)
+        ssl = self.calc_ssl_loss(users, pos_items, user_view_1, user_view_2, item_view_1, item_view_2)
+        return bpr_reg, ssl

@@ -1,0 +1,253 @@
+r"""DaRec's central claim, tested: base vs RLMRec-Con vs RLMRec-Gen vs DaRec and its ablations.
+
+    .venv/bin/python run_scripts/compare.py [--backbones LightGCN SGL SimGCL] [--datasets ml-100k steam]
+        [--variants base con gen darec no_disentangle ...] [--seeds 1 2 3]
+        [--config DATASET=a.yaml,b.yaml ...] [--output results/claim] [--report-only] [--key=value ...]
+
+For every dataset, backbone and variant, trains one model per seed through RecBole on the same
+vectors, split and protocol, and writes ``<output>-<dataset>.md`` (and ``.csv``): mean ± std per
+metric, and for DaRec against each rival (base, Con, Gen, and DaRec's own ablations) the
+relative difference and a paired t-test across seeds (the seeds pair the runs: same split, same
+initialisation seed). Each backbone gets a plain-language verdict: does DaRec beat Con and Gen
+here, and by how much. With 3 seeds a paired t-test has 2 degrees of freedom: only large,
+consistent differences reach p < 0.05, so "not significant" is the expected verdict for small
+effects, not evidence of no effect.
+
+Variants (``<X>`` is the backbone):
+    base            <X>
+    con             <X>Con      (RLMRec-Con)
+    gen             <X>Gen      (RLMRec-Gen)
+    darec           DaRec<X>
+    no_disentangle  DaRec<X>, darec_disentangle: False (one projection per side, no L_or / L_uni)
+    no_orthogonal   DaRec<X>, darec_orthogonal: False
+    no_uniformity   DaRec<X>, darec_uniformity: False
+    no_global       DaRec<X>, darec_global: False
+    no_local        DaRec<X>, darec_local: False
+    hungarian       DaRec<X>, darec_matching: hungarian (optimal instead of greedy centre matching)
+
+Runs go to ``<output>.runs.csv`` as in ``reproduce.py``: resumable, a changed setting is run again,
+and parallel invocations may share it. The default config per dataset is that of
+``reproduce.py --grid darec`` (``{backbone}`` in a path is the backbone's name).
+"""
+
+import argparse
+import datetime
+import os
+import sys
+
+REPO = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
+sys.path.insert(0, REPO)
+sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
+
+from demo import mean_std, train  # noqa: E402
+from reproduce import GRIDS, append_run, read_runs, setting_fingerprint, write_csv  # noqa: E402
+
+VARIANTS = {
+    "base": ("{X}", {}),
+    "con": ("{X}Con", {}),
+    "gen": ("{X}Gen", {}),
+    "darec": ("DaRec{X}", {}),
+    "no_disentangle": ("DaRec{X}", {"darec_disentangle": False}),
+    "no_orthogonal": ("DaRec{X}", {"darec_orthogonal": False}),
+    "no_uniformity": ("DaRec{X}", {"darec_uniformity": False}),
+    "no_global": ("DaRec{X}", {"darec_global": False}),
+    "no_local": ("DaRec{X}", {"darec_local": False}),
+    "hungarian": ("DaRec{X}", {"darec_matching": "hungarian"}),
+}
+RIVALS = ("base", "con", "gen")
+HEADLINE = ("recall@20", "ndcg@20")
+
+
+def parse_args(argv=None):
+    parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    parser.add_argument("--backbones", nargs="+", default=["LightGCN", "SGL", "SimGCL"])
+    parser.add_argument("--datasets", nargs="+", default=["ml-100k", "steam"])
+    parser.add_argument("--variants", nargs="+", default=list(VARIANTS), choices=list(VARIANTS), metavar="VARIANT")
+    parser.add_argument("--seeds", type=int, nargs="+", default=[1, 2, 3])
+    parser.add_argument("--config", action="append", default=[], metavar="DATASET=a.yaml,b.yaml")
+    parser.add_argument("--output", default=os.path.join("results", "claim"))
+    parser.add_argument("--report-only", action="store_true", help="write the tables; train nothing")
+    args, extra = parser.parse_known_args(argv)
+    bad = [arg for arg in extra if not (arg.startswith("--") and "=" in arg)]
+    if bad:
+        parser.error(f"unrecognised arguments {bad}: RecBole settings are given as --key=value")
+    overrides = dict(arg[2:].split("=", 1) for arg in extra)
+    if "darec" not in args.variants:
+        parser.error("--variants must include darec: every comparison is against it")
+    config = dict(GRIDS["darec"]["config"])
+    for item in args.config:
+        dataset, _, files = item.partition("=")
+        if not files:
+            parser.error(f"--config {item!r}: expected DATASET=a.yaml[,b.yaml]")
+        config[dataset] = files.split(",")
+    unknown = [d for d in args.datasets if d not in config]
+    if unknown:
+        parser.error(f"no config for {unknown}: give --config DATASET=a.yaml")
+    args.config = {d: [os.path.abspath(os.path.join(REPO, f)) for f in config[d]] for d in args.datasets}
+    missing = sorted({path for d in args.datasets for b in args.backbones for path in config_files(args, d, b)
+                      if not os.path.exists(path)})
+    if missing:
+        parser.error("config files not found: " + ", ".join(os.path.relpath(p, REPO) for p in missing))
+    return args, overrides
+
+
+def config_files(args, dataset, backbone):
+    return [path.format(dataset=dataset, backbone=backbone) for path in args.config[dataset]]
+
+
+def cells(args, overrides):
+    r"""(dataset, backbone, variant, model, RecBole overrides, setting fingerprint) of every cell."""
+    for dataset in args.datasets:
+        for backbone in args.backbones:
+            for variant in args.variants:
+                model, extra = VARIANTS[variant]
+                settings = {**overrides, **extra}
+                fingerprint = setting_fingerprint(config_files(args, dataset, backbone), settings)
+                yield dataset, backbone, variant, model.format(X=backbone), settings, fingerprint
+
+
+def paired_t_test(ours, theirs):
+    r"""Two-sided paired t-test of ``ours - theirs``; p is None with fewer than 2 pairs or no spread."""
+    from scipy import stats
+
+    if len(ours) < 2:
+        return None
+    differences = [a - b for a, b in zip(ours, theirs)]
+    if max(differences) == min(differences):
+        return 0.0 if differences[0] != 0 else 1.0
+    return float(stats.ttest_rel(ours, theirs).pvalue)
+
+
+def compare(runs_by_variant, metric, ours="darec"):
+    r"""{rival: (relative difference of DaRec's mean, p-value, pairs)} over the seeds both ran."""
+    mine = {r["seed"]: r[metric] for r in runs_by_variant.get(ours, [])}
+    result = {}
+    for rival, rival_runs in runs_by_variant.items():
+        if rival == ours:
+            continue
+        theirs = {r["seed"]: r[metric] for r in rival_runs}
+        seeds = sorted(set(mine) & set(theirs))
+        if not seeds:
+            continue
+        a, b = [mine[s] for s in seeds], [theirs[s] for s in seeds]
+        mean_b = sum(b) / len(b)
+        result[rival] = ((sum(a) / len(a) - mean_b) / mean_b, paired_t_test(a, b), len(seeds))
+    return result
+
+
+def verdict(backbone, comparison):
+    r"""A sentence per backbone: does DaRec beat Con and Gen (and the base) here?"""
+    parts = []
+    for rival in RIVALS:
+        found = [(m, comparison[m][rival]) for m in HEADLINE if rival in comparison.get(m, {})]
+        if not found:
+            continue
+        name = {"base": backbone, "con": f"{backbone}-Con", "gen": f"{backbone}-Gen"}[rival]
+        significant = [m for m, (_, p, _) in found if p is not None and p < 0.05]
+        sign = {m: d for m, (d, _, _) in found}
+        if significant and all(sign[m] > 0 for m in significant):
+            word = "beats"
+        elif significant and all(sign[m] < 0 for m in significant):
+            word = "loses to"
+        else:
+            word = "does not differ significantly from"
+        numbers = ", ".join(f"{m} {100 * d:+.1f}% (p={'n/a' if p is None else f'{p:.3f}'})" for m, (d, p, _) in found)
+        parts.append(f"DaRec{backbone} {word} {name}: {numbers}")
+    return "; ".join(parts) + "." if parts else "not enough runs yet."
+
+
+def report(args, command, runs, dataset, keyed):
+    lines = [f"# DaRec's claim on {dataset}: base, RLMRec-Con, RLMRec-Gen, DaRec and its ablations", "",
+             f"Command: `{command}`", "",
+             f"Seeds: {args.seeds}. Machine: {os.cpu_count()} CPU cores. Date: {datetime.date.today()}. Config: "
+             + ", ".join(os.path.relpath(f, REPO) for f in args.config[dataset])
+             + ". Test metrics of the best-validation checkpoint, mean ± std over seeds; p: two-sided paired "
+               f"t-test across seeds ({len(args.seeds) - 1} degrees of freedom with {len(args.seeds)} seeds: "
+               "only large, consistent differences reach p < 0.05).", ""]
+    summary_rows = []
+    verdicts = []
+    for backbone in args.backbones:
+        by_variant = {}
+        for variant in args.variants:
+            fingerprint = keyed[(dataset, backbone, variant)]
+            mine = [r for r in runs if r["dataset"] == dataset and r["variant"] == variant
+                    and r["backbone"] == backbone and r["setting"] == fingerprint and r["seed"] in args.seeds]
+            if mine:
+                by_variant[variant] = mine
+        lines += [f"## {backbone}", ""]
+        if not by_variant:
+            lines += ["(no finished run yet)", ""]
+            continue
+        metrics = [k for k in next(iter(by_variant.values()))[0] if "@" in k]
+        lines.append("| variant | model | runs | " + " | ".join(metrics) + " |")
+        lines.append("|---" * (len(metrics) + 3) + "|")
+        for variant, mine in by_variant.items():
+            stats = {m: mean_std([r[m] for r in mine]) for m in metrics}
+            cells_ = [f"{stats[m][0]:.4f} ± {stats[m][1]:.4f}" if len(mine) > 1 else f"{stats[m][0]:.4f}"
+                      for m in metrics]
+            lines.append(f"| {variant} | {mine[0]['model']} | {len(mine)} | " + " | ".join(cells_) + " |")
+            summary_rows.append({"dataset": dataset, "backbone": backbone, "variant": variant,
+                                 "model": mine[0]["model"], "runs": len(mine),
+                                 **{f"{m}_{k}": v for m in metrics for k, v in zip(("mean", "std"), stats[m])}})
+        comparison = {m: compare(by_variant, m) for m in HEADLINE if m in metrics}
+        if any(comparison.values()):
+            lines += ["", "DaRec against each (relative difference of the means; paired t-test p):", "",
+                      "| against | " + " | ".join(HEADLINE) + " |", "|---" * (len(HEADLINE) + 1) + "|"]
+            rivals = [v for v in by_variant if v != "darec"]
+            for rival in rivals:
+                row = []
+                for m in HEADLINE:
+                    if rival in comparison.get(m, {}):
+                        d, p, _ = comparison[m][rival]
+                        row.append(f"{100 * d:+.1f}% (p={'n/a' if p is None else f'{p:.3f}'})")
+                    else:
+                        row.append("")
+                lines.append(f"| {rival} | " + " | ".join(row) + " |")
+        verdicts.append(f"- **{backbone}**: {verdict(backbone, comparison)}")
+        lines.append("")
+    if verdicts:
+        lines += ["## Verdict", "", *verdicts, ""]
+    return "\n".join(lines), summary_rows
+
+
+def main(argv=None):
+    args, overrides = parse_args(argv)
+    sys.argv = sys.argv[:1]  # RecBole's Config must not re-read our flags
+    output = os.path.abspath(os.path.join(REPO, args.output))
+    os.makedirs(os.path.dirname(output), exist_ok=True)
+    os.chdir(REPO)
+    runs_path = output + ".runs.csv"
+    command = "python run_scripts/compare.py " + " ".join(
+        ["--backbones", *args.backbones, "--datasets", *args.datasets, "--variants", *args.variants,
+         "--seeds", *map(str, args.seeds), "--output", args.output]
+        + [f"--{k}={v}" for k, v in overrides.items()])
+    grid = list(cells(args, overrides))
+    keyed = {(d, b, v): f for d, b, v, _, _, f in grid}
+
+    def write_reports():
+        runs = read_runs(runs_path)
+        for dataset in args.datasets:
+            text, rows = report(args, command, runs, dataset, keyed)
+            with open(f"{output}-{dataset}.md.tmp", "w") as f:
+                f.write(text)
+            os.replace(f"{output}-{dataset}.md.tmp", f"{output}-{dataset}.md")
+            if rows:
+                write_csv(f"{output}-{dataset}.csv", rows)
+            print(text, flush=True)
+
+    for seed in [] if args.report_only else args.seeds:
+        for dataset, backbone, variant, model, settings, fingerprint in grid:
+            done = [r for r in read_runs(runs_path) if (r["dataset"], r["backbone"], r["variant"], r["seed"],
+                                                         r["setting"]) == (dataset, backbone, variant, seed, fingerprint)]
+            if done:
+                print(f"  {variant} ({model}) on {dataset} seed {seed}: done earlier", flush=True)
+                continue
+            row = train(model, dataset, seed, config_files(args, dataset, backbone), settings)
+            append_run(runs_path, {"dataset": dataset, "backbone": backbone, "variant": variant, "setting": fingerprint,
+                                   **row})
+    write_reports()
+    print(f"written: {output}-<dataset>.md, .csv and {output}.runs.csv")
+
+
+if __name__ == "__main__":
+    main()

@@ -1,0 +1,74 @@
+"""run_scripts/compare.py: the claim grid (base, Con, Gen, DaRec, ablations), its paired test and verdicts."""
+
+import csv
+import importlib.util
+import os
+import subprocess
+import sys
+
+import pytest
+import yaml
+
+from conftest import tiny_config, write_tiny_dataset
+
+REPO = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
+
+
+def _load():
+    sys.path.insert(0, os.path.join(REPO, "run_scripts"))
+    spec = importlib.util.spec_from_file_location("compare", os.path.join(REPO, "run_scripts", "compare.py"))
+    module = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(module)
+    return module
+
+
+def test_paired_t_test_by_hand():
+    compare = _load()
+    # Differences 1, 2, 3: t = 2 / (1 / sqrt(3)) = 3.464 with 2 degrees of freedom, p = 0.0742.
+    assert compare.paired_t_test([1.0, 2.0, 3.0], [0.0, 0.0, 0.0]) == pytest.approx(0.0742, abs=1e-4)
+    assert compare.paired_t_test([1.0], [0.0]) is None
+
+
+def test_verdict_words_follow_sign_and_significance():
+    compare = _load()
+    comparison = {"recall@20": {"con": (0.05, 0.01, 3), "gen": (-0.04, 0.02, 3), "base": (0.01, 0.6, 3)},
+                  "ndcg@20": {"con": (0.06, 0.03, 3), "gen": (-0.03, 0.2, 3), "base": (0.02, 0.4, 3)}}
+    text = compare.verdict("LightGCN", comparison)
+    assert "DaRecLightGCN does not differ significantly from LightGCN: recall@20 +1.0% (p=0.600)" in text
+    assert "DaRecLightGCN beats LightGCN-Con" in text
+    assert "DaRecLightGCN loses to LightGCN-Gen" in text
+
+
+def test_compare_runs_every_variant_once_and_writes_the_claim_table(tmp_path):
+    write_tiny_dataset(str(tmp_path))
+    config = os.path.join(str(tmp_path), "tiny.yaml")
+    with open(config, "w") as f:
+        yaml.safe_dump(tiny_config(tmp_path, topk=[20], valid_metric="NDCG@20"), f)
+    output = os.path.join(str(tmp_path), "results", "claim")
+    argv = [sys.executable, os.path.join(REPO, "run_scripts", "compare.py"), "--backbones", "LightGCN",
+            "--datasets", "tiny", "--config", f"tiny={config}", "--variants", "base", "con", "gen", "darec",
+            "no_local", "--seeds", "1", "2", "--output", output, "--epochs=1"]
+    env = {**os.environ, "PYTHONPATH": REPO}
+    first = subprocess.run(argv, capture_output=True, text=True, timeout=900, cwd=str(tmp_path), env=env)
+    assert first.returncode == 0, first.stderr[-3000:]
+    with open(output + ".runs.csv") as f:
+        runs = list(csv.DictReader(f))
+    assert sorted((r["variant"], r["model"], r["seed"]) for r in runs) == sorted(
+        (v, m, s) for v, m in [("base", "LightGCN"), ("con", "LightGCNCon"), ("gen", "LightGCNGen"),
+                               ("darec", "DaRecLightGCN"), ("no_local", "DaRecLightGCN")] for s in ("1", "2"))
+    settings = {r["variant"]: r["setting"] for r in runs}
+    assert settings["no_local"] != settings["darec"]  # the ablation's override is part of its setting
+    report = open(output + "-tiny.md").read()
+    assert "| con | LightGCNCon | 2 |" in report and "| no_local | DaRecLightGCN | 2 |" in report
+    assert "| gen | " in report.split("DaRec against each")[1]
+    assert "- **LightGCN**: DaRecLightGCN " in report and "LightGCN-Con" in report.split("## Verdict")[1]
+    again = subprocess.run(argv, capture_output=True, text=True, timeout=900, cwd=str(tmp_path), env=env)
+    assert again.returncode == 0 and again.stdout.count("done earlier") == 10
+
+
+def test_compare_refuses_a_grid_without_darec_and_unknown_variants():
+    argv = [sys.executable, os.path.join(REPO, "run_scripts", "compare.py"), "--variants", "base", "con"]
+    completed = subprocess.run(argv, capture_output=True, text=True, timeout=120, cwd=REPO)
+    assert completed.returncode == 2 and "must include darec" in completed.stderr
+    completed = subprocess.run(argv[:-1] + ["darec", "nonsense"], capture_output=True, text=True, timeout=120, cwd=REPO)
+    assert completed.returncode == 2 and "nonsense" in completed.stderr

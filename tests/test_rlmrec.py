@@ -1,0 +1,160 @@
+"""RLMRec-Con and RLMRec-Gen on LightGCN, SGL and SimGCL: losses by hand, masking, gradients, config errors."""
+
+import math
+
+import pytest
+import torch
+from recbole.quick_start import run_recbole
+
+from conftest import tiny_config
+from helpers import build, first_batch
+from recbole_darec.model.rlmrec_alignment import info_nce
+
+CON_MODELS = ["LightGCNCon", "SGLCon", "SimGCLCon"]
+GEN_MODELS = ["LightGCNGen", "SGLGen", "SimGCLGen"]
+BASE_NAMES = {"LightGCN": ("bpr_reg",), "SGL": ("bpr_reg", "ssl"), "SimGCL": ("bpr_reg", "cl")}
+
+
+def _grad_norm(parameters):
+    return sum(p.grad.abs().sum().item() for p in parameters if p.grad is not None)
+
+
+def test_info_nce_by_hand():
+    rows = torch.tensor([[1.0, 0.0], [0.0, 3.0]])  # lengths do not matter: cosine
+    # Each row: -cos(a, a) / 1 + log(e^1 + e^0).
+    assert info_nce(rows, rows, rows, 1.0).item() == pytest.approx(-1 + math.log(math.e + 1))
+    anchor, positive = torch.tensor([[1.0, 0.0]]), torch.tensor([[2.0, 0.0]])
+    candidates = torch.tensor([[0.0, 1.0], [-1.0, 0.0]])  # the positive is not a candidate here
+    assert info_nce(anchor, positive, candidates, 0.5).item() == pytest.approx(-2 + math.log(1 + math.exp(-2)))
+    with pytest.raises(ValueError, match="temperature"):
+        info_nce(rows, rows, rows, 0.0)
+
+
+@pytest.mark.parametrize("model", CON_MODELS + GEN_MODELS)
+def test_each_model_trains_an_epoch_through_run_recbole(tiny, model):
+    result = run_recbole(model=model, dataset="tiny", config_dict=tiny_config(tiny))
+    assert all(math.isfinite(value) for value in result["test_result"].values())
+
+
+@pytest.mark.parametrize("model", CON_MODELS + GEN_MODELS)
+def test_loss_terms_are_the_backbones_then_the_alignment(tiny, model):
+    _, _, (train, _, _), built = build(tiny, model)
+    losses = built.calculate_loss(first_batch(train))
+    backbone, kind = model[:-3], model[-3:].lower()
+    assert built.loss_names == BASE_NAMES[backbone] + (kind,)
+    assert len(losses) == len(built.loss_names) and all(torch.isfinite(loss) for loss in losses)
+
+
+@pytest.mark.parametrize("negatives", ["all", "batch"])
+def test_con_is_the_weighted_infonce_of_users_positives_and_negatives(tiny, negatives):
+    _, _, (train, _, _), model = build(tiny, "LightGCNCon", con_weight=0.3, con_tau=0.5, con_negatives=negatives)
+    batch = first_batch(train)
+    losses = model.calculate_loss(batch)
+    user_table, item_table = model.forward()
+    users, pos, neg = batch["user_id"], batch["item_id"], batch["neg_item_id"]
+    user_llm, item_llm = model.llm_vectors[: model.n_users], model.llm_vectors[model.n_users:]
+    mapped_users = model.llm_to_cf(user_llm)
+    candidates = mapped_users[1:] if negatives == "all" else mapped_users[users]
+    expected = info_nce(user_table[users], mapped_users[users], candidates, 0.5)
+    for items in (pos, neg):
+        mapped = model.llm_to_cf(item_llm[items])
+        expected = expected + info_nce(item_table[items], mapped, mapped, 0.5)
+    assert losses[-1].item() == pytest.approx(0.3 * expected.item(), rel=1e-5)
+
+
+def test_con_on_sgl_is_scaled_by_the_batch_size_as_sgls_own_terms(tiny):
+    _, _, (train, _, _), model = build(tiny, "SGLCon", con_negatives="batch")
+    batch = first_batch(train)
+    torch.manual_seed(0)
+    summed = model.calculate_loss(batch)[-1]
+    model.base_loss_reduction = "mean"
+    torch.manual_seed(0)
+    averaged = model.calculate_loss(batch)[-1]
+    assert summed.item() == pytest.approx(len(batch) * averaged.item(), rel=1e-5)
+
+
+@pytest.mark.parametrize("model", CON_MODELS)
+def test_con_alone_reaches_the_embeddings_and_the_mapping(tiny, model):
+    _, _, (train, _, _), built = build(tiny, model)
+    built.calculate_loss(first_batch(train))[-1].backward()
+    assert _grad_norm([built.user_embedding.weight]) > 0 and _grad_norm([built.item_embedding.weight]) > 0
+    assert _grad_norm(built.llm_to_cf.parameters()) > 0
+
+
+def _record_masks(model):
+    seen = []
+    propagate = model.get_ego_embeddings
+
+    def recording():
+        ego = propagate()
+        seen.append((None if model._masked_rows is None else model._masked_rows.clone(), ego.detach().clone()))
+        return ego
+
+    model.get_ego_embeddings = recording
+    return seen
+
+
+@pytest.mark.parametrize("model, propagations", [("LightGCNGen", 1), ("SGLGen", 3), ("SimGCLGen", 3)])
+def test_gen_masks_the_same_rows_in_every_propagation_of_a_step_and_never_the_padding(tiny, model, propagations):
+    _, _, (train, _, _), built = build(tiny, model, gen_mask_ratio=0.25)
+    with torch.no_grad():
+        built.mask_token.fill_(7.0)
+    seen = _record_masks(built)
+    built.calculate_loss(first_batch(train))
+    assert len(seen) == propagations
+    rows = seen[0][0]
+    assert len(rows) == round(0.25 * len(built.alignable_rows))
+    assert 0 not in rows.tolist() and built.n_users not in rows.tolist()
+    for masked, ego in seen:
+        assert torch.equal(masked, rows)
+        assert (ego[rows] == 7.0).all()
+        kept = torch.ones(len(ego), dtype=torch.bool)
+        kept[rows] = False
+        assert not (ego[kept] == 7.0).all(dim=1).any()
+    seen.clear()
+    built.eval()
+    built.full_sort_predict(first_batch(train))  # prediction is never masked
+    assert seen and all(masked is None for masked, _ in seen)
+
+
+def test_gen_is_the_weighted_infonce_of_the_masked_rows_reconstructions(tiny):
+    _, _, (train, _, _), model = build(tiny, "LightGCNGen", gen_weight=0.2, gen_tau=0.5, gen_mask_ratio=0.3)
+    batch = first_batch(train)
+    seen = _record_masks(model)
+    losses = model.calculate_loss(batch)
+    rows = seen[0][0]
+    model._masked_rows = rows
+    user_table, item_table = model.forward()
+    model._masked_rows = None
+    reconstructed = model.cf_to_llm(torch.cat([user_table, item_table])[rows])
+    targets = model.llm_vectors[rows]
+    assert losses[-1].item() == pytest.approx(0.2 * info_nce(reconstructed, targets, targets, 0.5).item(), rel=1e-5)
+
+
+@pytest.mark.parametrize("model", GEN_MODELS)
+def test_gen_alone_reaches_the_embeddings_the_mask_token_and_the_mapping(tiny, model):
+    _, _, (train, _, _), built = build(tiny, model)
+    built.calculate_loss(first_batch(train))[-1].backward()
+    assert _grad_norm([built.user_embedding.weight]) > 0 and _grad_norm([built.item_embedding.weight]) > 0
+    assert _grad_norm([built.mask_token]) > 0
+    assert _grad_norm(built.cf_to_llm.parameters()) > 0
+
+
+def test_sgl_terms_propagate_as_recboles_sgl(tiny):
+    from recbole.model.general_recommender.sgl import SGL
+
+    _, _, (train, _, _), model = build(tiny, "SGLCon")
+    ours = model.forward(model.train_graph)
+    recboles = SGL.forward(model, model.train_graph)
+    assert all(torch.allclose(a, b) for a, b in zip(ours, recboles))
+    subgraph = SGL.forward(model, model.sub_graph1)
+    assert all(torch.allclose(a, b) for a, b in zip(model.forward(model.sub_graph1), subgraph))
+
+
+@pytest.mark.parametrize("model, key, value", [
+    ("LightGCNCon", "con_tau", 0.0), ("LightGCNCon", "con_negatives", "some"),
+    ("LightGCNGen", "gen_tau", -1.0), ("LightGCNGen", "gen_mask_ratio", 0.0), ("LightGCNGen", "gen_mask_ratio", 1.0),
+])
+def test_bad_config_names_the_key(tiny, model, key, value):
+    with pytest.raises(ValueError, match=key):
+        build(tiny, model, **{key: value})
