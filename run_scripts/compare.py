@@ -40,7 +40,7 @@ sys.path.insert(0, REPO)
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
 
 from demo import mean_std, train  # noqa: E402
-from reproduce import GRIDS, append_run, read_runs, setting_fingerprint, write_csv  # noqa: E402
+from reproduce import GRIDS, append_run, one_per_seed, read_runs, setting_fingerprint, write_csv  # noqa: E402
 
 VARIANTS = {
     "base": ("{X}", {}),
@@ -170,8 +170,9 @@ def report(args, command, runs, dataset, keyed):
         by_variant = {}
         for variant in args.variants:
             fingerprint = keyed[(dataset, backbone, variant)]
-            mine = [r for r in runs if r["dataset"] == dataset and r["variant"] == variant
-                    and r["backbone"] == backbone and r["setting"] == fingerprint and r["seed"] in args.seeds]
+            mine = one_per_seed([r for r in runs if r["dataset"] == dataset and r["variant"] == variant
+                                 and r["backbone"] == backbone and r["setting"] == fingerprint
+                                 and r["seed"] in args.seeds])
             if mine:
                 by_variant[variant] = mine
         lines += [f"## {backbone}", ""]

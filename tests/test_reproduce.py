@@ -150,3 +150,9 @@ def test_rlmrec_backbone_settings_use_keys_the_models_read():
             known.update(yaml.safe_load(open(os.path.join(recbole_dir, "properties", "model", "LightGCN.yaml"))))
         unknown = set(yaml.safe_load(open(path))) - set(known)
         assert not unknown, f"{path}: keys no default declares: {unknown}"
+
+
+def test_a_cell_finished_twice_counts_once():
+    reproduce = _load_reproduce()
+    rows = [{"seed": 1, "recall@20": 0.1}, {"seed": 2, "recall@20": 0.2}, {"seed": 1, "recall@20": 0.3}]
+    assert reproduce.one_per_seed(rows) == rows[:2]
