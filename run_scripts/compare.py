@@ -40,7 +40,8 @@ sys.path.insert(0, REPO)
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
 
 from demo import mean_std, train  # noqa: E402
-from reproduce import GRIDS, append_run, one_per_seed, read_runs, setting_fingerprint, write_csv  # noqa: E402
+from reproduce import (  # noqa: E402
+    GRIDS, append_run, one_per_seed, prepare_output, read_runs, setting_fingerprint, write_csv)
 
 VARIANTS = {
     "base": ("{X}", {}),
@@ -213,11 +214,7 @@ def report(args, command, runs, dataset, keyed):
 
 def main(argv=None):
     args, overrides = parse_args(argv)
-    sys.argv = sys.argv[:1]  # RecBole's Config must not re-read our flags
-    output = os.path.abspath(os.path.join(REPO, args.output))
-    os.makedirs(os.path.dirname(output), exist_ok=True)
-    os.chdir(REPO)
-    runs_path = output + ".runs.csv"
+    output, runs_path = prepare_output(args.output)
     command = "python run_scripts/compare.py " + " ".join(
         ["--backbones", *args.backbones, "--datasets", *args.datasets, "--variants", *args.variants,
          "--seeds", *map(str, args.seeds), "--output", args.output]

@@ -251,13 +251,18 @@ def summary_rows(summary):
     return rows
 
 
-def main(argv=None):
-    args, overrides = parse_args(argv)
+def prepare_output(name):
+    r"""Absolute ``<output>`` and ``<output>.runs.csv``; the folder exists and the cwd is the repo."""
     sys.argv = sys.argv[:1]  # RecBole's Config must not re-read our flags
-    output = os.path.abspath(os.path.join(REPO, args.output))
+    output = os.path.abspath(os.path.join(REPO, name))
     os.makedirs(os.path.dirname(output), exist_ok=True)
     os.chdir(REPO)
-    runs_path = output + ".runs.csv"
+    return output, output + ".runs.csv"
+
+
+def main(argv=None):
+    args, overrides = parse_args(argv)
+    output, runs_path = prepare_output(args.output)
     if args.fresh and not args.report_only and os.path.exists(runs_path):
         os.remove(runs_path)
     runs = read_runs(runs_path)
