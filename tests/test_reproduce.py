@@ -135,19 +135,16 @@ def test_report_only_tables_the_finished_runs_and_trains_nothing(tmp_path):
 def test_rlmrec_backbone_settings_use_keys_the_models_read():
     import glob
 
-    recbole_dir = os.path.dirname(__import__("recbole").__file__)
+    from recbole.utils import get_model
+
+    import recbole_darec  # noqa: F401  (registers SimGCL)
+    from recbole_darec.registry import model_defaults
+
     files = glob.glob(os.path.join(REPO, "properties", "rlmrec", "*", "*.yaml"))
     assert {os.path.basename(os.path.dirname(f)) for f in files} == {"amazon-book", "yelp", "steam"}
     files += glob.glob(os.path.join(REPO, "properties", "ml-100k", "*.yaml"))
     for path in files:
-        model = os.path.basename(path)[:-5]
-        known = {}
-        for defaults in (os.path.join(recbole_dir, "properties", "model", f"{model}.yaml"),
-                         os.path.join(REPO, "recbole_darec", "properties", "model", f"{model}.yaml")):
-            if os.path.exists(defaults):
-                known.update(yaml.safe_load(open(defaults)) or {})
-        if model == "SimGCL":
-            known.update(yaml.safe_load(open(os.path.join(recbole_dir, "properties", "model", "LightGCN.yaml"))))
+        known = model_defaults(get_model(os.path.basename(path)[:-5]))  # the yaml of every class in its MRO
         unknown = set(yaml.safe_load(open(path))) - set(known)
         assert not unknown, f"{path}: keys no default declares: {unknown}"
 
