@@ -2,7 +2,8 @@ r"""DaRec's central claim, tested: base vs RLMRec-Con vs RLMRec-Gen vs DaRec and
 
     .venv/bin/python run_scripts/compare.py [--backbones LightGCN SGL SimGCL] [--datasets ml-100k steam]
         [--variants base con gen darec no_disentangle ...] [--seeds 1 2 3]
-        [--config DATASET=a.yaml,b.yaml ...] [--output results/claim] [--report-only] [--key=value ...]
+        [--config DATASET=a.yaml,b.yaml ...] [--output results/claim] [--report-only]
+        [--reuse RUNS_CSV ...] [--key=value ...]
 
 For every dataset, backbone and variant, trains one model per seed through RecBole on the same
 vectors, split and protocol, and writes ``<output>-<dataset>.md`` (and ``.csv``): mean ± std per
@@ -26,7 +27,9 @@ Variants (``<X>`` is the backbone):
     hungarian       DaRec<X>, darec_matching: hungarian (optimal instead of greedy centre matching)
 
 Runs go to ``<output>.runs.csv`` as in ``reproduce.py``: resumable, a changed setting is run again,
-and parallel invocations may share it. The default config per dataset is that of
+and parallel invocations may share it. ``--reuse results/darec-gain.runs.csv`` copies runs that
+``reproduce.py`` already made of the same model, dataset, seed and setting fingerprint (the hash of
+the config files' content and the overrides) instead of training them again; the copy names its source. The default config per dataset is that of
 ``reproduce.py --grid darec`` (``{backbone}`` in a path is the backbone's name).
 """
 
@@ -68,6 +71,9 @@ def parse_args(argv=None):
     parser.add_argument("--config", action="append", default=[], metavar="DATASET=a.yaml,b.yaml")
     parser.add_argument("--output", default=os.path.join("results", "claim"))
     parser.add_argument("--report-only", action="store_true", help="write the tables; train nothing")
+    parser.add_argument("--reuse", nargs="+", default=[], metavar="RUNS_CSV",
+                        help="runs files of reproduce.py: a run there of the same model, dataset, seed and "
+                             "setting fingerprint counts as this cell's run and is copied, not retrained")
     args, extra = parser.parse_known_args(argv)
     bad = [arg for arg in extra if not (arg.startswith("--") and "=" in arg)]
     if bad:
@@ -89,6 +95,9 @@ def parse_args(argv=None):
                       if not os.path.exists(path)})
     if missing:
         parser.error("config files not found: " + ", ".join(os.path.relpath(p, REPO) for p in missing))
+    missing = [path for path in args.reuse if not os.path.exists(os.path.join(REPO, path))]
+    if missing:
+        parser.error(f"--reuse: runs file(s) not found: {missing}")
     return args, overrides
 
 
@@ -105,6 +114,13 @@ def cells(args, overrides):
                 settings = {**overrides, **extra}
                 fingerprint = setting_fingerprint(config_files(args, dataset, backbone), settings)
                 yield dataset, backbone, variant, model.format(X=backbone), settings, fingerprint
+
+
+def metric_columns(rows):
+    r"""The metrics every row has, as Recall@5, @10, @20, then NDCG@...: runs reused from a grid with
+    more cutoffs carry columns the others lack."""
+    shared = set.intersection(*(set(k for k in row if "@" in k) for row in rows))
+    return sorted(shared, key=lambda k: (k.split("@")[0] != "recall", k.split("@")[0], int(k.split("@")[1])))
 
 
 def paired_t_test(ours, theirs):
@@ -180,7 +196,7 @@ def report(args, command, runs, dataset, keyed):
         if not by_variant:
             lines += ["(no finished run yet)", ""]
             continue
-        metrics = [k for k in next(iter(by_variant.values()))[0] if "@" in k]
+        metrics = metric_columns([r for mine in by_variant.values() for r in mine])
         lines.append("| variant | model | runs | " + " | ".join(metrics) + " |")
         lines.append("|---" * (len(metrics) + 3) + "|")
         for variant, mine in by_variant.items():
@@ -220,6 +236,8 @@ def main(argv=None):
          "--seeds", *map(str, args.seeds), "--output", args.output]
         + [f"--{k}={v}" for k, v in overrides.items()])
     grid = list(cells(args, overrides))
+    reusable = [(os.path.relpath(os.path.join(REPO, path), REPO), row)
+                for path in args.reuse for row in read_runs(os.path.join(REPO, path))]
     keyed = {(d, b, v): f for d, b, v, _, _, f in grid}
 
     def write_reports():
@@ -239,6 +257,14 @@ def main(argv=None):
                                                          r["setting"]) == (dataset, backbone, variant, seed, fingerprint)]
             if done:
                 print(f"  {variant} ({model}) on {dataset} seed {seed}: done earlier", flush=True)
+                continue
+            earlier = [(path, row) for path, row in reusable
+                       if (row["model"], row["dataset"], row["seed"], row["setting"]) == (model, dataset, seed, fingerprint)]
+            if earlier:
+                path, row = earlier[0]
+                print(f"  {variant} ({model}) on {dataset} seed {seed}: same setting found in {path}", flush=True)
+                append_run(runs_path, {"dataset": dataset, "backbone": backbone, "variant": variant,
+                                       **row, "reused_from": path})
                 continue
             row = train(model, dataset, seed, config_files(args, dataset, backbone), settings)
             append_run(runs_path, {"dataset": dataset, "backbone": backbone, "variant": variant, "setting": fingerprint,

@@ -134,11 +134,13 @@ def read_runs(path):
     with open(path, newline="") as f:
         rows = list(csv.DictReader(f))
     def typed(key, value):
-        if key in ("model", "dataset", "setting", "backbone", "variant"):
+        if key in ("model", "dataset", "setting", "backbone", "variant", "reused_from"):
             return value
         return int(value) if key == "seed" else float(value)
 
-    return [{key: typed(key, value) for key, value in row.items()} for row in rows]
+    # One runs file may hold datasets with different cutoffs (Steam's @5 beside ml-100k's @10/@20):
+    # a column a row never had is left out of that row rather than read as a number.
+    return [{key: typed(key, value) for key, value in row.items() if value != ""} for row in rows]
 
 
 def one_per_seed(rows):

@@ -72,3 +72,38 @@ def test_compare_refuses_a_grid_without_darec_and_unknown_variants():
     assert completed.returncode == 2 and "must include darec" in completed.stderr
     completed = subprocess.run(argv[:-1] + ["darec", "nonsense"], capture_output=True, text=True, timeout=120, cwd=REPO)
     assert completed.returncode == 2 and "nonsense" in completed.stderr
+
+
+def test_compare_reuses_only_runs_of_the_same_setting(tmp_path):
+    write_tiny_dataset(str(tmp_path))
+    config = os.path.join(str(tmp_path), "tiny.yaml")
+    with open(config, "w") as f:
+        yaml.safe_dump(tiny_config(tmp_path, topk=[20], valid_metric="NDCG@20"), f)
+    compare = _load()
+    fingerprint = compare.setting_fingerprint([config], {"epochs": "1"})
+    earlier = os.path.join(str(tmp_path), "earlier.runs.csv")
+    # reproduce.py's columns, with a cutoff (@5) that compare's own runs lack
+    metrics = {"recall@5": 0.1, "recall@20": 0.5, "ndcg@5": 0.2, "ndcg@20": 0.25, "best_valid": 0.3, "seconds": 9.0}
+    compare.write_csv(earlier, [
+        {"model": "LightGCN", "dataset": "tiny", "setting": fingerprint, "seed": 3, **metrics},
+        {"model": "LightGCN", "dataset": "tiny", "setting": "another0000", "seed": 4, **metrics}])
+    output = os.path.join(str(tmp_path), "results", "claim")
+    argv = [sys.executable, os.path.join(REPO, "run_scripts", "compare.py"), "--backbones", "LightGCN",
+            "--datasets", "tiny", "--config", f"tiny={config}", "--variants", "base", "darec", "--seeds", "3", "4",
+            "--output", output, "--reuse", earlier, "--epochs=1"]
+    completed = subprocess.run(argv, capture_output=True, text=True, timeout=900, cwd=str(tmp_path),
+                               env={**os.environ, "PYTHONPATH": REPO})
+    assert completed.returncode == 0, completed.stderr[-3000:]
+    assert completed.stdout.count("same setting found") == 1
+    runs = compare.read_runs(output + ".runs.csv")
+    reused = [r for r in runs if r.get("reused_from")]
+    assert [(r["variant"], r["seed"], r["recall@20"]) for r in reused] == [("base", 3, 0.5)]
+    trained = sorted((r["variant"], r["seed"]) for r in runs if not r.get("reused_from"))
+    assert trained == [("base", 4), ("darec", 3), ("darec", 4)]  # seed 4's setting differs: trained
+    assert "| variant | model | runs | recall@20 | ndcg@20 |" in open(output + "-tiny.md").read()
+
+
+def test_compare_refuses_a_missing_reuse_file(tmp_path):
+    argv = [sys.executable, os.path.join(REPO, "run_scripts", "compare.py"), "--reuse", str(tmp_path / "nope.csv")]
+    completed = subprocess.run(argv, capture_output=True, text=True, timeout=120, cwd=REPO)
+    assert completed.returncode == 2 and "nope.csv" in completed.stderr
