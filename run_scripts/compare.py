@@ -234,6 +234,7 @@ def main(argv=None):
     command = "python run_scripts/compare.py " + " ".join(
         ["--backbones", *args.backbones, "--datasets", *args.datasets, "--variants", *args.variants,
          "--seeds", *map(str, args.seeds), "--output", args.output]
+        + (["--reuse", *args.reuse] if args.reuse else [])
         + [f"--{k}={v}" for k, v in overrides.items()])
     grid = list(cells(args, overrides))
     reusable = [(os.path.relpath(os.path.join(REPO, path), REPO), row)
