@@ -234,3 +234,4 @@ def test_missing_config_file_is_named(sweep_folder):
                                 "--config", "nope.yaml"], capture_output=True, text=True, timeout=300,
                                cwd=str(sweep_folder), env={**os.environ, "PYTHONPATH": REPO})
     assert completed.returncode == 2 and "nope.yaml" in completed.stderr
+
