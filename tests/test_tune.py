@@ -3,8 +3,10 @@
 import csv
 import json
 import os
+import shutil
 import subprocess
 import sys
+import tempfile
 
 import numpy as np
 import pytest
@@ -153,10 +155,10 @@ def test_trial_reports_validation_at_every_step_and_never_reads_the_test_split(t
 
 # --- sweeps through Ray Tune -----------------------------------------------------------------------
 
-def _sweep(tmp_path, *args, timeout=900):
+def _sweep(tmp_path, *args, timeout=900, env=None):
     completed = subprocess.run([sys.executable, TUNE, "--model", "DaRecLightGCN", "--dataset", "tiny",
                                 "--config", "tiny.yaml", *args], capture_output=True, text=True, timeout=timeout,
-                               cwd=str(tmp_path), env={**os.environ, "PYTHONPATH": REPO})
+                               cwd=str(tmp_path), env={**os.environ, "PYTHONPATH": REPO, **(env or {})})
     return completed
 
 
@@ -215,6 +217,73 @@ def test_a_failed_trial_is_reported_and_the_sweep_goes_on(sweep_folder):
     assert trials["no_such_activation"]["status"] == "error"
     assert "darec_activation" in trials["no_such_activation"]["error"]
     assert json.loads((sweep_folder / "bad" / "best_test.json").read_text())["failed"] == 1
+
+
+def _free_port():
+    import socket
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        return sock.getsockname()[1]
+
+
+@pytest.fixture
+def ray_head(tmp_path):
+    r"""A one-CPU Ray head node of its own (``ray start --block``: terminating it stops its processes),
+    standing in for a user's running cluster."""
+    import time
+    ray_cli = os.path.join(os.path.dirname(sys.executable), "ray")
+    port = _free_port()
+    log = open(tmp_path / "ray-head.log", "w+")
+    # A short folder of its own: Ray's socket paths must stay under 107 characters, and its address
+    # file must not be left in /tmp/ray for later ray.init() calls to find.
+    temp_dir = tempfile.mkdtemp(prefix="ray", dir="/tmp")
+    head = subprocess.Popen([ray_cli, "start", "--head", f"--port={port}", "--num-cpus=1", "--num-gpus=0",
+                             "--include-dashboard=false", "--disable-usage-stats", f"--temp-dir={temp_dir}",
+                             "--block"],
+                            stdout=log, stderr=subprocess.STDOUT, env={**os.environ, "PYTHONPATH": REPO})
+    deadline = time.time() + 120
+    while "block forever" not in (tmp_path / "ray-head.log").read_text():
+        assert head.poll() is None and time.time() < deadline, (tmp_path / "ray-head.log").read_text()[-3000:]
+        time.sleep(1)
+    yield head, port
+    head.terminate()
+    head.wait(timeout=120)
+    log.close()
+    shutil.rmtree(temp_dir, ignore_errors=True)
+
+
+def test_sweep_joins_a_running_cluster_and_leaves_it_running(sweep_folder, ray_head):
+    head, port = ray_head
+    completed = _sweep(sweep_folder, "--space", "space.yaml", "--num-samples", "2", "--output", "remote",
+                       "--address", f"127.0.0.1:{port}", "--no-test")
+    assert completed.returncode == 0, completed.stderr[-3000:]
+    # The trials ran on that cluster (its port, its single CPU), not on one the sweep started itself.
+    joined = [line for line in completed.stdout.splitlines() if line.startswith("Ray cluster ")]
+    assert len(joined) == 1 and f":{port}: 1 CPUs" in joined[0] and "started for this sweep" not in joined[0]
+    with open(sweep_folder / "remote" / "trials.csv") as f:
+        assert [t["status"] for t in csv.DictReader(f)] == ["finished", "finished"]
+    assert head.poll() is None  # the user's cluster outlives the sweep
+    # RAY_ADDRESS (Ray's own convention) names the cluster when --address is not given.
+    by_env = _sweep(sweep_folder, "--space", "space.yaml", "--num-samples", "1", "--output", "by-env", "--no-test",
+                    env={"RAY_ADDRESS": f"127.0.0.1:{port}"})
+    assert by_env.returncode == 0, by_env.stderr[-3000:]
+    assert f":{port}: 1 CPUs" in by_env.stdout and "started for this sweep" not in by_env.stdout
+
+
+def test_without_address_a_sweep_starts_its_own_ray_despite_a_stale_cluster_file(sweep_folder):
+    # `ray start` leaves <tmp>/ray/ray_current_cluster behind; a bare ray.init() would try to join
+    # that dead address and refuse num_cpus. TMPDIR moves Ray's folder to a short one of the test's.
+    temp_dir = tempfile.mkdtemp(prefix="ray", dir="/tmp")
+    try:
+        os.makedirs(os.path.join(temp_dir, "ray"))
+        with open(os.path.join(temp_dir, "ray", "ray_current_cluster"), "w") as f:
+            f.write(f"127.0.0.1:{_free_port()}")
+        completed = _sweep(sweep_folder, "--space", "space.yaml", "--num-samples", "1", "--output", "local",
+                           "--no-test", env={"TMPDIR": temp_dir, "RAY_ADDRESS": ""})
+    finally:
+        shutil.rmtree(temp_dir, ignore_errors=True)
+    assert completed.returncode == 0, completed.stderr[-3000:]
+    assert "(started for this sweep)" in completed.stdout
 
 
 @pytest.mark.parametrize("space_text, args, expected", [

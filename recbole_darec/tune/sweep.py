@@ -31,6 +31,7 @@ import time
 from recbole_darec.tune.space import SearchSpaceError, load_search_space, read_yaml, to_tune_space
 
 EXPERIMENT = "ray"
+STOPPED = "stopped early by the scheduler"
 PATH_SUFFIXES = ("_path", "_dir", "_file")
 
 
@@ -52,7 +53,9 @@ def parse_args(argv=None):
     parser.add_argument("--concurrency", type=int, default=None, help="most trials at once (default: as resources allow)")
     parser.add_argument("--output", default=None, help="output folder (default: sweeps/<model>-<dataset>)")
     parser.add_argument("--resume", action="store_true", help="continue the interrupted sweep in --output")
-    parser.add_argument("--address", default=None, help="join a running Ray cluster ('auto' or host:port)")
+    parser.add_argument("--address", default=None,
+                        help="join a running Ray cluster ('auto' or host:port; default: $RAY_ADDRESS, else a Ray of "
+                             "the sweep's own)")
     parser.add_argument("--seed", type=int, default=2020, help="seed of the search algorithm's sampling")
     parser.add_argument("--no-test", action="store_true", help="skip the final test run of the best config")
     args, extra = parser.parse_known_args(argv)
@@ -127,7 +130,7 @@ def trial_rows(results, keys, mode):
         elif last.get("recbole_stops"):
             status = "finished"  # RecBole's early stopping, or its last epoch
         else:
-            status = "stopped early by the scheduler"
+            status = STOPPED
         row = {"trial": last.get("trial_id") or os.path.basename(str(result.log_dir)),
                **{key: result.config.get(key) for key in keys},
                "best_valid_score": best, "evaluations": len(scores),
@@ -178,7 +181,9 @@ def _plain(value):
 
 
 def plot_sensitivity(rows, space, metric_name, folder):
-    r"""``sensitivity-<key>.png`` per swept key: each trial's best validation score against the key."""
+    r"""``sensitivity-<key>.png`` per swept key: each trial's best validation score against the key.
+    Trials the scheduler stopped are drawn hollow (their score is from fewer epochs); the line joins
+    the mean of the trials that trained to the end at each value of a choice."""
     import matplotlib
 
     matplotlib.use("Agg")
@@ -189,22 +194,33 @@ def plot_sensitivity(rows, space, metric_name, folder):
     for key, (kind, args) in space.items():
         figure, axes = plt.subplots(figsize=(4.5, 3.2))
         values = [r[key] for r in done]
-        scores = [r["best_valid_score"] for r in done]
         numeric = all(isinstance(v, (int, float)) and not isinstance(v, bool) for v in values)
-        if numeric:
-            axes.scatter(values, scores, color="tab:blue", zorder=3)
-            if kind == "choice":
-                levels = sorted(set(values))
-                means = [sum(s for v, s in zip(values, scores) if v == level) / values.count(level) for level in levels]
-                axes.plot(levels, means, color="tab:orange", label="mean per value")
-                axes.legend(fontsize=8)
-            if kind == "loguniform" or (kind == "choice" and values and min(values) > 0
-                                        and max(values) / min(values) >= 16):
-                axes.set_xscale("log")
-        else:
-            levels = [str(v) for v in args]
-            axes.scatter([levels.index(str(v)) for v in values], scores, color="tab:blue", zorder=3)
+        levels = [str(v) for v in args] if not numeric else None
+
+        def position(value):
+            return value if numeric else levels.index(str(value))
+
+        for stopped, style in ((False, {"color": "tab:blue", "label": "trained to the end"}),
+                               (True, {"facecolors": "none", "edgecolors": "tab:blue",
+                                       "label": "stopped early by the scheduler"})):
+            group = [r for r in done if (r["status"] == STOPPED) == stopped]
+            if group:
+                axes.scatter([position(r[key]) for r in group], [r["best_valid_score"] for r in group],
+                             zorder=3, **style)
+        full = [r for r in done if r["status"] != STOPPED]
+        if kind == "choice" and full:
+            means = {}
+            for r in full:
+                means.setdefault(position(r[key]), []).append(r["best_valid_score"])
+            xs = sorted(means)
+            axes.plot(xs, [sum(means[x]) / len(means[x]) for x in xs], color="tab:orange",
+                      label="mean of those trained to the end")
+        if numeric and (kind == "loguniform" or (kind == "choice" and values and min(values) > 0
+                                                 and max(values) / min(values) >= 16)):
+            axes.set_xscale("log")
+        if not numeric:
             axes.set_xticks(range(len(levels)), levels)
+        axes.legend(fontsize=7)
         axes.set_xlabel(key)
         axes.set_ylabel(f"best valid {metric_name}")
         axes.grid(alpha=0.3)
@@ -288,8 +304,16 @@ def run_sweep(args, overrides):
     else:
         scheduler = FIFOScheduler()
     os.makedirs(output, exist_ok=True)
-    ray.init(address=args.address, include_dashboard=False, ignore_reinit_error=True, log_to_driver=False,
-             **({} if args.address else {"num_cpus": os.cpu_count()}))
+    # Ray's convention: RAY_ADDRESS names the cluster to join. Otherwise "local" starts a Ray of
+    # its own; ray.init() alone would join whatever cluster a `ray start` left on this machine
+    # (even a dead one's address file) and then refuse num_cpus.
+    address = args.address or os.environ.get("RAY_ADDRESS") or None
+    ray.init(address=address or "local", include_dashboard=False, ignore_reinit_error=True,
+             log_to_driver=False, **({} if address else {"num_cpus": os.cpu_count()}))
+    cluster = ray.cluster_resources()
+    print(f"Ray cluster {ray.get_runtime_context().gcs_address}: {int(cluster.get('CPU', 0))} CPUs, "
+          f"{cluster.get('GPU', 0):g} GPUs, {len(ray.nodes())} node(s)"
+          + ("" if address else " (started for this sweep)"), flush=True)
     trainable = tune.with_resources(tune.with_parameters(ray_trainable, spec=spec),
                                     {"cpu": args.cpus_per_trial, "gpu": args.gpus_per_trial})
     start = time.perf_counter()
