@@ -204,6 +204,9 @@ def test_asha_sweep_writes_trials_best_config_plots_and_one_test_run(sweep_folde
     assert resumed.returncode == 0, resumed.stderr[-3000:]
     with open(out / "trials.csv") as f:
         assert sorted(t["trial"] for t in csv.DictReader(f)) == sorted(t["trial"] for t in trials)
+    # The same best trial: the final test run made before is kept, not dropped by --no-test.
+    after = json.loads((out / "best_test.json").read_text())
+    assert after.get("final_run") == summary["final_run"], (after, summary)
 
 
 def test_a_failed_trial_is_reported_and_the_sweep_goes_on(sweep_folder):
@@ -217,6 +220,17 @@ def test_a_failed_trial_is_reported_and_the_sweep_goes_on(sweep_folder):
     assert trials["no_such_activation"]["status"] == "error"
     assert "darec_activation" in trials["no_such_activation"]["error"]
     assert json.loads((sweep_folder / "bad" / "best_test.json").read_text())["failed"] == 1
+
+
+def test_best_trial_breaks_ties_by_trial_id_whatever_the_order():
+    from recbole_darec.tune.sweep import best_trial, summary_table
+    rows = [{"trial": t, "best_valid_score": v, "status": "finished", "k": 1, "epochs": 5}
+            for t, v in (("b_00002", 0.5), ("a_00001", 0.5), ("c_00003", 0.4), ("d_00004", None))]
+    for ordered in (rows, rows[::-1]):
+        assert best_trial(ordered, "max")["trial"] == "a_00001"
+        assert best_trial(ordered, "min")["trial"] == "c_00003"
+        table = summary_table(ordered, ["k"], "NDCG@5", "max").splitlines()
+        assert [line.split(" | ")[1] for line in table[2:]] == ["a_00001", "b_00002", "c_00003", "d_00004"]
 
 
 def _free_port():

@@ -114,7 +114,10 @@ def best_trial(rows, mode):
     finished = [r for r in rows if r["best_valid_score"] is not None and not math.isnan(r["best_valid_score"])]
     if not finished:
         return None
-    return (max if mode == "max" else min)(finished, key=lambda r: r["best_valid_score"])
+    # Ties go to the lowest trial id, so a resumed sweep (whose trials Ray may list in another
+    # order) selects the same trial.
+    sign = -1 if mode == "max" else 1
+    return min(finished, key=lambda r: (sign * r["best_valid_score"], str(r["trial"])))
 
 
 def trial_rows(results, keys, mode):
@@ -234,8 +237,9 @@ def plot_sensitivity(rows, space, metric_name, folder):
 
 
 def summary_table(rows, keys, metric_name, mode, limit=20):
+    sign = -1 if mode == "max" else 1
     ranked = sorted((r for r in rows if r["best_valid_score"] is not None),
-                    key=lambda r: r["best_valid_score"], reverse=(mode == "max"))
+                    key=lambda r: (sign * r["best_valid_score"], str(r["trial"])))
     ranked += [r for r in rows if r["best_valid_score"] is None]
     lines = ["| rank | trial | " + " | ".join(keys) + f" | best valid {metric_name} | epochs | status |",
              "|---" * (len(keys) + 5) + "|"]
@@ -260,6 +264,14 @@ def evaluate_best(best_yaml, cwd):
     finally:
         os.chdir(here)
         sys.argv = argv
+
+
+def _read_json(path):
+    try:
+        with open(path) as f:
+            return json.load(f)
+    except (OSError, ValueError):
+        return {}
 
 
 def run_sweep(args, overrides):
@@ -352,7 +364,10 @@ def run_sweep(args, overrides):
         summary["best"] = {"trial": best["trial"], "params": {k: _plain(v) for k, v in params.items()},
                            "valid_score": best["best_valid_score"]}
         print(f"\nbest: {params} (valid {metric_name} {best['best_valid_score']:.4f}) -> {best_yaml}")
-        if not args.no_test:
+        earlier = _read_json(os.path.join(output, "best_test.json"))
+        if args.no_test and (earlier.get("best") or {}).get("trial") == best["trial"] and "final_run" in earlier:
+            summary["final_run"] = earlier["final_run"]  # a resumed sweep that chose the same trial keeps its test
+        elif not args.no_test:
             final = evaluate_best(best_yaml, cwd)
             summary["final_run"] = {"best_valid_score": float(final["best_valid_score"]),
                                     "valid": {k: float(v) for k, v in final["best_valid_result"].items()},
