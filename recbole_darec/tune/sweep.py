@@ -110,14 +110,18 @@ def resolve_paths(model, dataset, config_files, overrides, cwd):
     return config, resolved
 
 
+def rank_key(mode):
+    r"""Best score first; ties go to the lowest trial id, so a resumed sweep (whose trials Ray may
+    list in another order) ranks and selects as before."""
+    sign = -1 if mode == "max" else 1
+    return lambda row: (sign * row["best_valid_score"], str(row["trial"]))
+
+
 def best_trial(rows, mode):
     finished = [r for r in rows if r["best_valid_score"] is not None and not math.isnan(r["best_valid_score"])]
     if not finished:
         return None
-    # Ties go to the lowest trial id, so a resumed sweep (whose trials Ray may list in another
-    # order) selects the same trial.
-    sign = -1 if mode == "max" else 1
-    return min(finished, key=lambda r: (sign * r["best_valid_score"], str(r["trial"])))
+    return min(finished, key=rank_key(mode))
 
 
 def trial_rows(results, keys, mode):
@@ -237,9 +241,7 @@ def plot_sensitivity(rows, space, metric_name, folder):
 
 
 def summary_table(rows, keys, metric_name, mode, limit=20):
-    sign = -1 if mode == "max" else 1
-    ranked = sorted((r for r in rows if r["best_valid_score"] is not None),
-                    key=lambda r: (sign * r["best_valid_score"], str(r["trial"])))
+    ranked = sorted((r for r in rows if r["best_valid_score"] is not None), key=rank_key(mode))
     ranked += [r for r in rows if r["best_valid_score"] is None]
     lines = ["| rank | trial | " + " | ".join(keys) + f" | best valid {metric_name} | epochs | status |",
              "|---" * (len(keys) + 5) + "|"]
