@@ -13,9 +13,10 @@ Either way the vectors are aligned to RecBole's internal ids by their original t
 
 import json
 import os
-import tempfile
 
 import numpy as np
+
+from recbole_darec.files import atomic_write
 
 
 class LLMVectorError(ValueError):
@@ -128,24 +129,7 @@ def write_npz_vectors(path, tokens, vectors, metadata=None):
     vectors = check_vectors(path, tokens, np.asarray(vectors))
     directory = os.path.dirname(os.path.abspath(path))
     os.makedirs(directory, exist_ok=True)
-    _atomic_write(path, lambda f: np.savez(f, tokens=tokens, vectors=vectors))
+    atomic_write(path, lambda f: np.savez(f, tokens=tokens, vectors=vectors))
     if metadata is not None:
         text = json.dumps(metadata, indent=2, sort_keys=True).encode()
-        _atomic_write(path + ".json", lambda f: f.write(text))
-
-
-def _atomic_write(path, write):
-    directory = os.path.dirname(os.path.abspath(path))
-    handle, tmp = tempfile.mkstemp(dir=directory, prefix=".tmp-", suffix=os.path.basename(path))
-    try:
-        with os.fdopen(handle, "wb") as f:
-            write(f)
-        # mkstemp creates 0600 files; give the result the permissions a plain open() would.
-        umask = os.umask(0)
-        os.umask(umask)
-        os.chmod(tmp, 0o666 & ~umask)
-        os.replace(tmp, path)
-    except BaseException:
-        if os.path.exists(tmp):
-            os.remove(tmp)
-        raise
+        atomic_write(path + ".json", lambda f: f.write(text))

@@ -28,6 +28,7 @@ import os
 import sys
 import time
 
+from recbole_darec.files import atomic_write
 from recbole_darec.tune.space import SearchSpaceError, load_search_space, read_yaml, to_tune_space
 
 EXPERIMENT = "ray"
@@ -149,21 +150,20 @@ def trial_rows(results, keys, mode):
 
 def write_csv_atomic(path, rows):
     import csv
+    import io
 
     fields = []
     for row in rows:
         fields += [key for key in row if key not in fields]
-    with open(path + ".tmp", "w", newline="") as f:
-        writer = csv.DictWriter(f, fieldnames=fields)
-        writer.writeheader()
-        writer.writerows(rows)
-    os.replace(path + ".tmp", path)
+    text = io.StringIO(newline="")
+    writer = csv.DictWriter(text, fieldnames=fields)
+    writer.writeheader()
+    writer.writerows(rows)
+    write_text_atomic(path, text.getvalue())
 
 
 def write_text_atomic(path, text):
-    with open(path + ".tmp", "w") as f:
-        f.write(text)
-    os.replace(path + ".tmp", path)
+    atomic_write(path, lambda f: f.write(text.encode("utf-8")))
 
 
 def best_yaml_text(model, dataset, config_files, overrides, params, header):
@@ -233,9 +233,8 @@ def plot_sensitivity(rows, space, metric_name, folder):
         axes.grid(alpha=0.3)
         figure.tight_layout()
         path = os.path.join(folder, f"sensitivity-{key}.png")
-        figure.savefig(path + ".tmp.png", dpi=110)
+        atomic_write(path, lambda f: figure.savefig(f, format="png", dpi=110))
         plt.close(figure)
-        os.replace(path + ".tmp.png", path)
         paths.append(path)
     return paths
 

@@ -1,0 +1,23 @@
+r"""Writing files so that a reader never sees half of one: a temp file beside it, then a rename."""
+
+import os
+import tempfile
+
+
+def atomic_write(path, write):
+    r"""Call ``write(binary_file)`` on a temp file in ``path``'s folder, then rename it to ``path``.
+    On any error the temp file is removed and ``path`` is left as it was."""
+    directory = os.path.dirname(os.path.abspath(path))
+    handle, tmp = tempfile.mkstemp(dir=directory, prefix=".tmp-", suffix=os.path.basename(path))
+    try:
+        with os.fdopen(handle, "wb") as f:
+            write(f)
+        # mkstemp creates 0600 files; give the result the permissions a plain open() would.
+        umask = os.umask(0)
+        os.umask(umask)
+        os.chmod(tmp, 0o666 & ~umask)
+        os.replace(tmp, path)
+    except BaseException:
+        if os.path.exists(tmp):
+            os.remove(tmp)
+        raise
