@@ -14,6 +14,7 @@ import sys
 # name -> module; the single list of the models this package registers into RecBole.
 MODEL_MODULES = {
     "SimGCL": "recbole_darec.model.simgcl",
+    "RLMRecLightGCN": "recbole_darec.model.rlmreclightgcn",
     "DaRecLightGCN": "recbole_darec.model.dareclightgcn",
     "DaRecSGL": "recbole_darec.model.darecsgl",
     "DaRecSimGCL": "recbole_darec.model.darecsimgcl",

@@ -19,6 +19,7 @@ Extra ``--key=value`` arguments go to RecBole (e.g. ``--darec_weight=0.3``).
 """
 
 import argparse
+import contextlib
 import csv
 import datetime
 import os
@@ -60,6 +61,40 @@ def embed(dataset, config_files, extra):
     subprocess.run(command, check=True)
 
 
+# Columns of a run that are neither test metrics nor averaged into the table.
+RUN_BOOKKEEPING = ("model", "seed", "best_valid", "seconds", "epochs", "best_epoch")
+INTEGER_COLUMNS = ("seed", "epochs", "best_epoch")
+
+
+@contextlib.contextmanager
+def watch_training():
+    r"""Count the epochs RecBole's ``Trainer.fit`` trains and find the epoch of the best validation
+    score (``run_recbole`` returns neither). Patches the base class, so every trainer that calls
+    ``super()._train_epoch`` / ``_valid_epoch`` (SGL's, DaRec's) is counted; restored on exit."""
+    from recbole.trainer import Trainer
+
+    seen = {"epochs": 0, "best_epoch": None, "best": None}
+    train_epoch, valid_epoch = Trainer._train_epoch, Trainer._valid_epoch
+
+    def counted_train_epoch(self, train_data, epoch_idx, *args, **kwargs):
+        seen["epochs"] = max(seen["epochs"], epoch_idx + 1)
+        return train_epoch(self, train_data, epoch_idx, *args, **kwargs)
+
+    def tracked_valid_epoch(self, *args, **kwargs):
+        score, result = valid_epoch(self, *args, **kwargs)
+        # RecBole's early_stopping keeps the first of equal scores: only a strict gain moves the best.
+        better = seen["best"] is None or (score > seen["best"] if self.valid_metric_bigger else score < seen["best"])
+        if better:
+            seen["best"], seen["best_epoch"] = score, seen["epochs"]
+        return score, result
+
+    Trainer._train_epoch, Trainer._valid_epoch = counted_train_epoch, tracked_valid_epoch
+    try:
+        yield seen
+    finally:
+        Trainer._train_epoch, Trainer._valid_epoch = train_epoch, valid_epoch
+
+
 def train(model, dataset, seed, config_files, overrides):
     import recbole_darec  # noqa: F401
     from recbole.quick_start import run_recbole
@@ -67,12 +102,13 @@ def train(model, dataset, seed, config_files, overrides):
     config = {"seed": seed, "state": "WARNING", **overrides,
               "checkpoint_dir": tempfile.mkdtemp(prefix="demo-ckpt-")}
     start = time.perf_counter()
-    result = run_recbole(model=model, dataset=dataset, config_file_list=config_files, config_dict=config)
+    with watch_training() as seen:
+        result = run_recbole(model=model, dataset=dataset, config_file_list=config_files, config_dict=config)
     seconds = time.perf_counter() - start
     row = {"model": model, "seed": seed, **result["test_result"], "best_valid": result["best_valid_score"],
-           "seconds": seconds}
+           "seconds": seconds, "epochs": seen["epochs"], "best_epoch": seen["best_epoch"]}
     print(f"  {model} seed {seed}: " + ", ".join(f"{m} {v:.4f}" for m, v in result["test_result"].items())
-          + f", {seconds:.0f} s", flush=True)
+          + f", {seconds:.0f} s, {seen['epochs']} epochs (best at {seen['best_epoch']})", flush=True)
     return row
 
 
@@ -82,7 +118,7 @@ def mean_std(values):
 
 
 def table(rows, models, seeds):
-    metrics = [key for key in rows[0] if key not in ("model", "seed", "best_valid", "seconds")]
+    metrics = [key for key in rows[0] if key not in RUN_BOOKKEEPING]
     columns = metrics + ["best_valid"]
     header = "| model | " + " | ".join(f"test {m}" if m in metrics else "best valid score" for m in columns)
     lines = [header + " | wall time (s) |", "|---" * (len(columns) + 2) + "|"]
@@ -157,8 +193,8 @@ def _read_partial(path):
     with open(path, newline="") as f:
         rows = list(csv.DictReader(f))
     return {(row["model"], int(row["seed"])): {
-        key: (value if key == "model" else int(value) if key == "seed" else float(value))
-        for key, value in row.items()} for row in rows}
+        key: (value if key == "model" else int(value) if key in INTEGER_COLUMNS else float(value))
+        for key, value in row.items() if value != ""} for row in rows}
 
 
 def _write_csv(f, rows):

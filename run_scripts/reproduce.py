@@ -6,9 +6,10 @@ r"""Run a models x datasets x seeds grid through RecBole and write the compariso
         [--config DATASET=a.yaml,b.yaml ...] [--output results/NAME] [--fresh] [--key=value ...]
 
 Grids:
-  published: LightGCN, SGL, SimGCL on amazon-book and yelp with properties/rlmrec.yaml (import the
-             data first: docs/datasets.md); beside each mean, RLMRec's published number and the
-             relative difference (target: within 5% on R@20 and N@20).
+  published: LightGCN, RLMRecLightGCN, SGL, SimGCL on amazon-book and yelp with properties/rlmrec.yaml
+             (import the data first: docs/datasets.md); beside each mean, RLMRec's published number
+             and the relative difference (target: within 5% on R@20 and N@20). RecBole's LightGCN
+             and RLMRecLightGCN (RLMRec's own LightGCN) are both compared with its LightGCN row.
   darec:     LightGCN, SGL, SimGCL and their DaRec versions on ml-100k (properties/ml-100k-demo.yaml)
              and steam (properties/rlmrec.yaml); the relative gain of each DaRec<X> over <X> and
              whether it exceeds 2 std.
@@ -36,7 +37,7 @@ REPO = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
 sys.path.insert(0, REPO)
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
 
-from demo import mean_std, train  # noqa: E402
+from demo import INTEGER_COLUMNS, mean_std, train  # noqa: E402
 
 PUBLISHED = os.path.join(os.path.dirname(os.path.abspath(__file__)), "published_rlmrec_table1.csv")
 RLMREC_YAML = os.path.join("properties", "rlmrec.yaml")
@@ -45,7 +46,7 @@ RLMREC_BACKBONE_YAML = os.path.join("properties", "rlmrec", "{dataset}", "{backb
 RLMREC_CONFIG = [RLMREC_YAML, RLMREC_BACKBONE_YAML]
 GRIDS = {
     "published": {
-        "models": ["LightGCN", "SGL", "SimGCL"],
+        "models": ["LightGCN", "RLMRecLightGCN", "SGL", "SimGCL"],
         "datasets": ["amazon-book", "yelp"],
         "config": {"amazon-book": RLMREC_CONFIG, "yelp": RLMREC_CONFIG},
         "output": os.path.join("results", "rlmrec-backbones"),
@@ -105,12 +106,19 @@ def parse_args(argv=None):
 
 
 def backbone(model):
-    r"""``DaRecSGL``, ``SGLCon``, ``SGLGen`` -> ``SGL``: an aligned model reads its backbone's setting."""
-    if model.startswith("DaRec") and len(model) > len("DaRec"):
-        return model[len("DaRec"):]
+    r"""``DaRecSGL``, ``SGLCon``, ``SGLGen`` -> ``SGL``: an aligned model reads its backbone's setting;
+    ``RLMRecLightGCN`` (RLMRec's LightGCN) reads LightGCN's."""
+    for prefix in ("DaRec", "RLMRec"):
+        if model.startswith(prefix) and len(model) > len(prefix):
+            return model[len(prefix):]
     if model.endswith(("Con", "Gen")) and len(model) > 3:
         return model[:-3]
     return model
+
+
+def published_row(model):
+    r"""The row of RLMRec's Table 1 a model is compared with: RLMRecLightGCN is RLMRec's LightGCN."""
+    return model[len("RLMRec"):] if model.startswith("RLMRec") and len(model) > len("RLMRec") else model
 
 
 def config_files(args, dataset, model):
@@ -136,7 +144,7 @@ def read_runs(path):
     def typed(key, value):
         if key in ("model", "dataset", "setting", "backbone", "variant", "reused_from"):
             return value
-        return int(value) if key == "seed" else float(value)
+        return int(value) if key in INTEGER_COLUMNS else float(value)
 
     # One runs file may hold datasets with different cutoffs (Steam's @5 beside ml-100k's @10/@20):
     # a column a row never had is left out of that row rather than read as a number.
@@ -188,6 +196,8 @@ def summarise(runs, models, datasets, settings, seeds):
             if not mine:
                 continue
             metrics = [k for k in mine[0] if "@" in k] + ["best_valid", "seconds"]
+            # Runs made before epochs were recorded lack them: shown as '?' rather than averaged over fewer.
+            metrics += [k for k in ("epochs", "best_epoch") if all(k in r for r in mine)]
             summary[(model, dataset)] = {
                 "n": len(mine), **{m: mean_std([r[m] for r in mine]) for m in metrics}}
     return summary
@@ -206,14 +216,17 @@ def report(args, overrides, summary, published, command):
             lines += ["(no finished run yet)", ""]
             continue
         metrics = [k for k in cells[0][1] if "@" in k]
-        lines.append("| model | runs | " + " | ".join(metrics) + " | wall time (s) |")
-        lines.append("|---" * (len(metrics) + 3) + "|")
+        lines.append("| model | runs | " + " | ".join(metrics) + " | epochs trained (best at) | wall time (s) |")
+        lines.append("|---" * (len(metrics) + 4) + "|")
         for model, stats in cells:
             row = [f"{stats[m][0]:.4f} ± {stats[m][1]:.4f}" if stats["n"] > 1 else f"{stats[m][0]:.4f}"
                    for m in metrics]
-            lines.append(f"| {model} | {stats['n']} | " + " | ".join(row) + f" | {stats['seconds'][0]:.0f} |")
-        compared = [(m, s, published[(m, dataset)]) for m, s in cells
-                    if (m, dataset) in published and dataset not in NOT_RLMRECS_SPLIT]
+            epochs = (f"{stats['epochs'][0]:.0f} ({stats['best_epoch'][0]:.0f})"
+                      if "epochs" in stats and "best_epoch" in stats else "?")
+            lines.append(f"| {model} | {stats['n']} | " + " | ".join(row)
+                         + f" | {epochs} | {stats['seconds'][0]:.0f} |")
+        compared = [(m, s, published[(published_row(m), dataset)]) for m, s in cells
+                    if (published_row(m), dataset) in published and dataset not in NOT_RLMRECS_SPLIT]
         if dataset in NOT_RLMRECS_SPLIT:
             lines += ["", NOT_RLMRECS_SPLIT[dataset]]
         if compared:

@@ -37,7 +37,9 @@ def test_grid_runs_each_cell_once_compares_with_published_numbers_and_darec_gain
         runs = list(csv.DictReader(f))
     assert sorted((r["model"], r["seed"]) for r in runs) == [
         ("DaRecLightGCN", "1"), ("DaRecLightGCN", "2"), ("LightGCN", "1"), ("LightGCN", "2")]
+    assert {(r["epochs"], r["best_epoch"]) for r in runs} == {("1", "1")}
     report = open(output + ".md").read()
+    assert "| 1 (1) |" in report  # epochs trained (best at)
     assert "Command: `python run_scripts/reproduce.py --models LightGCN DaRecLightGCN" in report
     assert "| LightGCN | 2 |" in report and "| DaRecLightGCN | 2 |" in report
     assert "/ 0.1157 / " in report  # RLMRec's published LightGCN R@20 on yelp, beside ours
@@ -45,6 +47,36 @@ def test_grid_runs_each_cell_once_compares_with_published_numbers_and_darec_gain
     with open(output + ".csv") as f:
         summary = {row["model"]: row for row in csv.DictReader(f)}
     assert summary["LightGCN"]["runs"] == "2" and "recall@20_mean" in summary["LightGCN"]
+
+
+def test_each_run_records_epochs_trained_and_the_best_validation_epoch(tmp_path):
+    sys.path.insert(0, os.path.join(REPO, "run_scripts"))
+    import demo
+    from recbole.trainer import Trainer
+
+    write_tiny_dataset(str(tmp_path))
+    config = os.path.join(str(tmp_path), "tiny.yaml")
+    with open(config, "w") as f:
+        yaml.safe_dump(tiny_config(tmp_path, epochs=6, eval_step=2), f)
+    originals = Trainer._train_epoch, Trainer._valid_epoch
+    scores = []
+    valid_epoch = Trainer._valid_epoch
+
+    def record(self, *args, **kwargs):
+        score, result = valid_epoch(self, *args, **kwargs)
+        scores.append(score)
+        return score, result
+
+    Trainer._valid_epoch = record
+    try:
+        row = demo.train("LightGCN", "tiny", 7, [config], {})
+    finally:
+        Trainer._valid_epoch = valid_epoch
+    assert row["epochs"] == 6 and len(scores) == 3  # validated after epochs 2, 4 and 6
+    first_best = scores.index(max(scores))
+    assert row["best_epoch"] == 2 * (first_best + 1)
+    assert row["best_valid"] == max(scores)
+    assert (Trainer._train_epoch, Trainer._valid_epoch) == originals  # the patch is undone
 
 
 def test_a_changed_setting_is_run_again(tmp_path):
@@ -153,3 +185,14 @@ def test_a_cell_finished_twice_counts_once():
     reproduce = _load_reproduce()
     rows = [{"seed": 1, "recall@20": 0.1}, {"seed": 2, "recall@20": 0.2}, {"seed": 1, "recall@20": 0.3}]
     assert reproduce.one_per_seed(rows) == rows[:2]
+
+
+def test_rlmrecs_lightgcn_reads_lightgcns_setting_and_faces_its_published_row():
+    sys.path.insert(0, os.path.join(REPO, "run_scripts"))
+    import reproduce
+
+    assert [reproduce.backbone(m) for m in ("RLMRecLightGCN", "DaRecSGL", "SGLCon", "LightGCN")] == [
+        "LightGCN", "SGL", "SGL", "LightGCN"]
+    assert reproduce.published_row("RLMRecLightGCN") == "LightGCN"
+    assert reproduce.published_row("DaRecLightGCN") == "DaRecLightGCN"  # never faces LightGCN's number
+    assert "RLMRecLightGCN" in reproduce.GRIDS["published"]["models"]
