@@ -198,7 +198,9 @@ def _read_partial(path):
 
 
 def _write_csv(f, rows):
-    writer = csv.DictWriter(f, fieldnames=list(rows[0]))
+    # A resumed partial file may hold runs made before a column (epochs) was recorded.
+    fields = list(dict.fromkeys(key for row in rows for key in row))
+    writer = csv.DictWriter(f, fieldnames=fields)
     writer.writeheader()
     writer.writerows(rows)
 
