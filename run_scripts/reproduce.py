@@ -37,7 +37,7 @@ REPO = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
 sys.path.insert(0, REPO)
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
 
-from demo import INTEGER_COLUMNS, mean_std, train  # noqa: E402
+from demo import INTEGER_COLUMNS, _write_atomically, _write_csv, mean_std, train  # noqa: E402
 
 PUBLISHED = os.path.join(os.path.dirname(os.path.abspath(__file__)), "published_rlmrec_table1.csv")
 RLMREC_YAML = os.path.join("properties", "rlmrec.yaml")
@@ -169,15 +169,7 @@ def append_run(path, row):
 
 
 def write_csv(path, rows):
-    fields = []
-    for row in rows:
-        fields += [key for key in row if key not in fields]
-    tmp = path + ".tmp"
-    with open(tmp, "w", newline="") as f:
-        writer = csv.DictWriter(f, fieldnames=fields)
-        writer.writeheader()
-        writer.writerows(rows)
-    os.replace(tmp, path)
+    _write_atomically(path, lambda f: _write_csv(f, rows))
 
 
 def read_published(path=PUBLISHED):
