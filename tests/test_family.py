@@ -115,16 +115,22 @@ def test_info_nce_on_hand_checkable_views():
     assert info_nce(torch.eye(2), swapped, 0.5).item() == pytest.approx(expected)
 
 
-@pytest.mark.parametrize("include_ego", [False, True])
-def test_simgcl_final_embedding_averages_the_propagated_layers_and_optionally_the_ego_layer(
-        tiny, include_ego):
-    _, _, _, model = build(tiny, "SimGCL", n_layers=2, include_ego=include_ego)
+@pytest.mark.parametrize("include_ego, layer_combination, expected_weights", [
+    (False, "mean", (0, 1 / 2, 1 / 2)),
+    (True, "mean", (1 / 3, 1 / 3, 1 / 3)),
+    (True, "sum", (1, 1, 1)),  # RLMRec's SimGCL
+    (False, "sum", (0, 1, 1)),
+])
+def test_simgcl_final_embedding_combines_the_propagated_layers_and_optionally_the_ego_layer(
+        tiny, include_ego, layer_combination, expected_weights):
+    _, _, _, model = build(tiny, "SimGCL", n_layers=2, include_ego=include_ego,
+                           layer_combination=layer_combination)
     adjacency = model.norm_adj_matrix.to_dense()
     ego = model.get_ego_embeddings()
     layer_1 = adjacency @ ego
     layer_2 = adjacency @ layer_1
     users, items = model.forward()
-    expected = (ego + layer_1 + layer_2) / 3 if include_ego else (layer_1 + layer_2) / 2
+    expected = sum(weight * layer for weight, layer in zip(expected_weights, (ego, layer_1, layer_2)))
     assert torch.allclose(torch.cat([users, items]), expected, atol=1e-6)
 
 
@@ -145,11 +151,12 @@ def test_simgcl_loss_is_bpr_plus_weighted_infonce_of_two_noisy_views(tiny):
 def test_simgcl_defaults_are_the_papers(tiny):
     config, _, _, model = build(tiny, "SimGCL", embedding_size=8)
     assert (config["eps"], config["cl_weight"], config["cl_tau"], config["n_layers"]) == (0.1, 0.5, 0.2, 2)
-    assert config["include_ego"] is False
+    assert config["include_ego"] is False and config["layer_combination"] == "mean"
     assert (model.eps, model.cl_weight, model.cl_tau) == (0.1, 0.5, 0.2)
 
 
-@pytest.mark.parametrize("key, value", [("eps", -0.1), ("cl_tau", 0.0), ("n_layers", 0)])
+@pytest.mark.parametrize("key, value", [("eps", -0.1), ("cl_tau", 0.0), ("n_layers", 0),
+                                        ("layer_combination", "max")])
 def test_simgcl_bad_config_names_the_key(tiny, key, value):
     with pytest.raises(ValueError, match=key):
         build(tiny, "SimGCL", **{key: value})

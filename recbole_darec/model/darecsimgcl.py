@@ -11,7 +11,8 @@ SimGCL (ours, :mod:`recbole_darec.model.simgcl`) trained with BPR + reg, its con
 lambda * DaRec's terms. E^C is the clean (noise-free) propagation that SimGCL's BPR term uses;
 the noisy views only feed the contrastive term. Prediction is SimGCL's own.
 
-Config keys: SimGCL's (embedding_size, n_layers, reg_weight, require_pow, eps, cl_weight, cl_tau)
+Config keys: SimGCL's (embedding_size, n_layers, reg_weight, require_pow, eps, cl_weight, cl_tau,
+include_ego, layer_combination)
 and the DaRec keys documented in :mod:`recbole_darec.model.darec_recommender`.
 """
 

@@ -28,7 +28,7 @@ train_edge_keep_rate (float in (0, 1]).
 import torch
 from recbole.model.general_recommender.lightgcn import LightGCN
 
-LAYER_COMBINATIONS = ("mean", "sum")
+from recbole_darec.model.layer_combination import checked_layer_combination, combine_layers
 
 
 def drop_edges(adjacency, keep_rate):
@@ -45,13 +45,10 @@ class RLMRecLightGCN(LightGCN):
 
     def __init__(self, config, dataset):
         super().__init__(config, dataset)
-        self.layer_combination = config["layer_combination"]
+        self.layer_combination = checked_layer_combination(config["layer_combination"])
         self.train_edge_keep_rate = float(config["train_edge_keep_rate"])
         # Coalesced once, so that each training step only draws which entries to keep.
         self.norm_adj_matrix = self.norm_adj_matrix.coalesce()
-        if self.layer_combination not in LAYER_COMBINATIONS:
-            raise ValueError(f"config key layer_combination must be one of {LAYER_COMBINATIONS}, "
-                             f"got {self.layer_combination!r}")
         if not 0 < self.train_edge_keep_rate <= 1:
             raise ValueError(f"config key train_edge_keep_rate must be in (0, 1], got {self.train_edge_keep_rate}")
 
@@ -64,7 +61,6 @@ class RLMRecLightGCN(LightGCN):
         for _ in range(self.n_layers):
             embeddings = torch.sparse.mm(adjacency, embeddings)
             layers.append(embeddings)
-        stacked = torch.stack(layers, dim=1)
-        final = stacked.sum(dim=1) if self.layer_combination == "sum" else stacked.mean(dim=1)
+        final = combine_layers(layers, self.layer_combination)
         user_embeddings, item_embeddings = torch.split(final, [self.n_users, self.n_items])
         return user_embeddings, item_embeddings

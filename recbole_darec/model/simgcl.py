@@ -9,7 +9,8 @@ RecBole 1.2.1 has no SimGCL; this is ours, built on RecBole's LightGCN (same nor
 adjacency, embeddings, BPR + L2 regularisation, ``full_sort_predict``). Two changes:
 
 * the final embedding is the mean of the *propagated* layers 1..L (the ego layer 0 is left out,
-  as in the paper's code), for training and prediction alike;
+  as in the paper's code), for training and prediction alike; ``include_ego`` adds layer 0 and
+  ``layer_combination: sum`` sums instead of averaging (both as RLMRec's SimGCL);
 * a contrastive term: two views propagated with direction-preserving noise added at every layer,
   ``e' = e + eps * sign(e) * normalize(u)``, ``u ~ U(0, 1)``; InfoNCE between the two views of
   the batch's unique users and, separately, of its unique positive items, at temperature
@@ -23,11 +24,15 @@ Config keys (defaults in ``properties/model/SimGCL.yaml``):
     eps (float): the noise magnitude, the L2 norm of each row's noise (paper: 0.1).
     cl_weight (float): lambda, the weight of the contrastive term (paper: 0.5 on Yelp2018).
     cl_tau (float): InfoNCE temperature (paper: 0.2).
+    include_ego (bool): whether the ego layer 0 joins the final combination (paper's code: False).
+    layer_combination (str): ``mean`` (paper's code) or ``sum`` (RLMRec's) of those layers.
 """
 
 import torch
 import torch.nn.functional as F
 from recbole.model.general_recommender.lightgcn import LightGCN
+
+from recbole_darec.model.layer_combination import checked_layer_combination, combine_layers
 
 
 def direction_preserving_noise(embeddings, eps):
@@ -57,6 +62,7 @@ class SimGCL(LightGCN):
         self.cl_weight = float(config["cl_weight"])
         self.cl_tau = float(config["cl_tau"])
         self.include_ego = bool(config["include_ego"])
+        self.layer_combination = checked_layer_combination(config["layer_combination"])
         if self.eps < 0:
             raise ValueError(f"config key eps must be >= 0, got {self.eps}")
         if self.cl_tau <= 0:
@@ -72,7 +78,7 @@ class SimGCL(LightGCN):
             if perturbed:
                 embeddings = embeddings + direction_preserving_noise(embeddings, self.eps)
             layers.append(embeddings)
-        final = torch.stack(layers, dim=1).mean(dim=1)
+        final = combine_layers(layers, self.layer_combination)
         user_embeddings, item_embeddings = torch.split(final, [self.n_users, self.n_items])
         return user_embeddings, item_embeddings
 

@@ -10,7 +10,8 @@ Reference:
 SimGCL (ours) trained with BPR + reg, its contrastive term and RLMRec-Con's alignment of its
 clean (noise-free) propagation.
 
-Config keys: SimGCL's (embedding_size, n_layers, reg_weight, eps, cl_weight, cl_tau, include_ego)
+Config keys: SimGCL's (embedding_size, n_layers, reg_weight, eps, cl_weight, cl_tau, include_ego,
+layer_combination)
 and the RLMRec-Con keys documented in :mod:`recbole_darec.model.rlmrec_con_recommender`.
 """
 

@@ -10,7 +10,8 @@ Reference:
 SimGCL (ours) trained on masked ego embeddings (the clean and both noisy propagations see the
 same mask) and RLMRec-Gen's reconstruction from the clean propagation.
 
-Config keys: SimGCL's (embedding_size, n_layers, reg_weight, eps, cl_weight, cl_tau, include_ego)
+Config keys: SimGCL's (embedding_size, n_layers, reg_weight, eps, cl_weight, cl_tau, include_ego,
+layer_combination)
 and the RLMRec-Gen keys documented in :mod:`recbole_darec.model.rlmrec_gen_recommender`.
 """
 
