@@ -10,7 +10,8 @@ r"""The offline ml-100k demo: embed, train LightGCN and DaRecLightGCN, print the
 2. Each model is trained with RecBole's ``run_recbole`` on the same split, seed, epochs and
    early stopping (validation NDCG@20); the best-validation checkpoint is tested once.
 3. The table (the test metrics, the best validation score, wall time; mean ± std over seeds) is
-   printed and written to ``results/ml-100k-demo.md`` and ``.csv``, with the relative change of
+   printed and written to ``results/runs/ml-100k-demo.md`` and ``.csv`` (untracked, so that a
+   demo run never overwrites the committed tables; ``--output`` to choose), with the relative change of
    each ``DaRec<X>`` over ``<X>`` (or of the second model over the first, given two) and whether
    it exceeds 2 std. Each finished run is saved at once to ``<output>.partial.csv``;
    ``--resume`` skips those.
@@ -43,7 +44,7 @@ def parse_args():
     parser.add_argument("--config_files", nargs="+", default=[os.path.join(REPO, "properties", "ml-100k-demo.yaml")])
     parser.add_argument("--dataset", default="ml-100k")
     parser.add_argument("--embed-args", default="", help="extra arguments for recbole_darec.embed")
-    parser.add_argument("--output", default=None, help="default: results/<dataset>-demo")
+    parser.add_argument("--output", default=None, help="default: results/runs/<dataset>-demo (untracked)")
     parser.add_argument("--resume", action="store_true",
                         help="reuse the runs an interrupted invocation left in <output>.partial.csv")
     args, extra = parser.parse_known_args()
@@ -143,11 +144,22 @@ def table(rows, models, seeds):
     return "\n".join(lines)
 
 
+def default_output(dataset):
+    r"""Where a run without ``--output`` writes: an untracked folder, never a committed table."""
+    return os.path.join(REPO, "results", "runs", f"{dataset}-demo")
+
+
+def _shown_path(path):
+    r"""``path`` relative to the repository when inside it, so that a report reads the same on every clone."""
+    relative = os.path.relpath(path, REPO)
+    return path if relative.startswith(os.pardir) else relative
+
+
 def main():
     args, overrides = parse_args()
     sys.argv = sys.argv[:1]  # our flags are parsed; RecBole's Config must not re-read them
     config_files = [os.path.abspath(f) for f in args.config_files]
-    output = os.path.abspath(args.output or os.path.join(REPO, "results", f"{args.dataset}-demo"))
+    output = os.path.abspath(args.output or default_output(args.dataset))
     os.chdir(REPO)  # relative paths in the demo yaml (dataset/ml-100k/...) are the repo's
     embed(args.dataset, config_files, args.embed_args)
     # Finished runs are kept in a side file, so an interrupted grid resumes where it stopped.
@@ -168,7 +180,7 @@ def main():
         + ([f"--output {os.path.relpath(output, REPO)}"] if args.output else [])
         + [f"--{k}={v}" for k, v in overrides.items()])
     report = (f"# {args.dataset}: {' vs '.join(args.models)}\n\n"
-              f"Command: `{command}` (config: {', '.join(args.config_files)})\n"
+              f"Command: `{command}` (config: {', '.join(map(_shown_path, config_files))})\n"
               f"Seeds: {args.seeds}. Machine: {os.cpu_count()} CPU cores. Date: {datetime.date.today()}.\n"
               f"Test metrics of the best-validation checkpoint; mean ± std over seeds.\n\n"
               + table(rows, args.models, args.seeds) + "\n")

@@ -427,3 +427,21 @@ def test_demo_script_embeds_trains_both_models_and_writes_the_table(root, tiny_e
     assert "LightGCN seed 1: done earlier" in completed.stdout
     assert not os.path.exists(output + ".partial.csv")
     assert os.path.isfile(os.path.join(str(root), NAME, f"{NAME}.item_llm.npz"))
+
+
+def test_demo_writes_to_an_untracked_folder_unless_told_otherwise():
+    # `make demo` on a clone must not overwrite the committed results/ml-100k-demo.md.
+    import subprocess
+    import sys
+
+    repo = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
+    sys.path.insert(0, os.path.join(repo, "run_scripts"))
+    import demo
+
+    output = demo.default_output("ml-100k")
+    assert output == os.path.join(repo, "results", "runs", "ml-100k-demo")
+    if os.path.isdir(os.path.join(repo, ".git")):
+        ignored = subprocess.run(["git", "check-ignore", "-q", output + ".md"], cwd=repo)
+        assert ignored.returncode == 0, f"{output}.md is not ignored by git"
+    assert demo._shown_path(os.path.join(repo, "properties", "x.yaml")) == os.path.join("properties", "x.yaml")
+    assert demo._shown_path("/elsewhere/x.yaml") == "/elsewhere/x.yaml"
