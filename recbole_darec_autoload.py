@@ -15,6 +15,7 @@ import sys
 MODEL_MODULES = {
     "SimGCL": "recbole_darec.model.simgcl",
     "RLMRecLightGCN": "recbole_darec.model.rlmreclightgcn",
+    "RLMRecSGL": "recbole_darec.model.rlmrecsgl",
     "DaRecLightGCN": "recbole_darec.model.dareclightgcn",
     "DaRecSGL": "recbole_darec.model.darecsgl",
     "DaRecSimGCL": "recbole_darec.model.darecsimgcl",

@@ -46,7 +46,7 @@ RLMREC_BACKBONE_YAML = os.path.join("properties", "rlmrec", "{dataset}", "{backb
 RLMREC_CONFIG = [RLMREC_YAML, RLMREC_BACKBONE_YAML]
 GRIDS = {
     "published": {
-        "models": ["LightGCN", "RLMRecLightGCN", "SGL", "SimGCL"],
+        "models": ["LightGCN", "RLMRecLightGCN", "SGL", "RLMRecSGL", "SimGCL"],
         "datasets": ["amazon-book", "yelp"],
         "config": {"amazon-book": RLMREC_CONFIG, "yelp": RLMREC_CONFIG},
         "output": os.path.join("results", "rlmrec-backbones"),
@@ -107,7 +107,7 @@ def parse_args(argv=None):
 
 def backbone(model):
     r"""``DaRecSGL``, ``SGLCon``, ``SGLGen`` -> ``SGL``: an aligned model reads its backbone's setting;
-    ``RLMRecLightGCN`` (RLMRec's LightGCN) reads LightGCN's."""
+    ``RLMRecLightGCN`` (RLMRec's LightGCN) reads LightGCN's, ``RLMRecSGL`` SGL's."""
     for prefix in ("DaRec", "RLMRec"):
         if model.startswith(prefix) and len(model) > len(prefix):
             return model[len(prefix):]
@@ -117,7 +117,8 @@ def backbone(model):
 
 
 def published_row(model):
-    r"""The row of RLMRec's Table 1 a model is compared with: RLMRecLightGCN is RLMRec's LightGCN."""
+    r"""The row of RLMRec's Table 1 a model is compared with: RLMRecLightGCN is RLMRec's LightGCN,
+    RLMRecSGL its SGL."""
     return model[len("RLMRec"):] if model.startswith("RLMRec") and len(model) > len("RLMRec") else model
 
 

@@ -194,5 +194,6 @@ def test_rlmrecs_lightgcn_reads_lightgcns_setting_and_faces_its_published_row():
     assert [reproduce.backbone(m) for m in ("RLMRecLightGCN", "DaRecSGL", "SGLCon", "LightGCN")] == [
         "LightGCN", "SGL", "SGL", "LightGCN"]
     assert reproduce.published_row("RLMRecLightGCN") == "LightGCN"
+    assert (reproduce.backbone("RLMRecSGL"), reproduce.published_row("RLMRecSGL")) == ("SGL", "SGL")
     assert reproduce.published_row("DaRecLightGCN") == "DaRecLightGCN"  # never faces LightGCN's number
-    assert "RLMRecLightGCN" in reproduce.GRIDS["published"]["models"]
+    assert {"RLMRecLightGCN", "RLMRecSGL"} <= set(reproduce.GRIDS["published"]["models"])
