@@ -12,7 +12,7 @@ from recbole.quick_start import run_recbole
 from conftest import tiny_config
 from helpers import build, first_batch
 from recbole_darec import DaRecRecommender, DaRecSGL, SimGCL, register_model
-from recbole_darec.model.simgcl import direction_preserving_noise, info_nce
+from recbole_darec.model.simgcl import direction_preserving_noise, info_nce, info_nce_against_all
 
 DAREC_FAMILY = ["DaRecSGL", "DaRecSimGCL", "DaRecBPR", "DaRecNGCF"]
 DAREC_TERMS = ("orthogonal", "uniformity", "global", "local")
@@ -152,11 +152,79 @@ def test_simgcl_defaults_are_the_papers(tiny):
     config, _, _, model = build(tiny, "SimGCL", embedding_size=8)
     assert (config["eps"], config["cl_weight"], config["cl_tau"], config["n_layers"]) == (0.1, 0.5, 0.2, 2)
     assert config["include_ego"] is False and config["layer_combination"] == "mean"
+    assert (config["reg_scope"], config["cl_negatives"]) == ("batch", "batch")
     assert (model.eps, model.cl_weight, model.cl_tau) == (0.1, 0.5, 0.2)
 
 
+def test_info_nce_against_all_rows_on_hand_checkable_views():
+    # Four orthonormal rows, anchors 0, 0 and 2 (a repeat kept), tau = 1: each anchor's positive
+    # logit is 1 and its three negatives (all other rows, not only the batch's) are 0.
+    everyone = torch.eye(4)
+    rows = torch.tensor([0, 0, 2])
+    expected = -math.log(math.e / (math.e + 3))
+    assert info_nce_against_all(everyone, everyone, rows, 1.0).item() == pytest.approx(expected)
+    # Against the batch's unique rows only (SimGCL's default), the same anchors have 1 negative.
+    assert info_nce(everyone[[0, 2]], everyone[[0, 2]], 1.0).item() == pytest.approx(
+        -math.log(math.e / (math.e + 1)))
+    # A negative only the whole table holds changes the loss: row 3 of view 2 made equal to row 0.
+    view_2 = everyone.clone()
+    view_2[3] = view_2[0]
+    assert info_nce_against_all(everyone, view_2, torch.tensor([0]), 1.0).item() == pytest.approx(
+        -math.log(math.e / (2 * math.e + 2)))
+
+
+def test_simgcl_reg_scope_tables_is_bpr_plus_the_squared_norm_of_both_whole_tables(tiny):
+    _, _, (train, _, _), model = build(tiny, "SimGCL", reg_scope="tables", reg_weight=0.01)
+    batch = first_batch(train)
+    torch.manual_seed(3)
+    bpr_reg, _ = model.calculate_loss(batch)
+    tables = model.user_embedding.weight.square().sum() + model.item_embedding.weight.square().sum()
+    assert bpr_reg.item() == pytest.approx(model.bpr_loss(batch).item() + 0.01 * tables.item(), rel=1e-6)
+    # The batch scope on the same weights is RecBole's LightGCN loss, a different number.
+    model.reg_scope = "batch"
+    batch_bpr_reg, _ = model.calculate_loss(batch)
+    assert batch_bpr_reg.item() == pytest.approx(model.bpr_loss(batch).item() + 0.01 * model.reg_loss(
+        model.user_embedding(batch[model.USER_ID]), model.item_embedding(batch[model.ITEM_ID]),
+        model.item_embedding(batch[model.NEG_ITEM_ID])).item(), rel=1e-6)
+    assert batch_bpr_reg.item() != pytest.approx(bpr_reg.item(), rel=1e-6)
+
+
+def test_simgcl_reg_scope_tables_decays_every_row_and_batch_only_the_batchs(tiny):
+    # BPR and InfoNCE switched off (no layers' worth of signal: cl_weight 0, and BPR's gradient
+    # removed by comparing with reg_weight 0), the rest of the gradient is the L2 term's alone.
+    gradients = {}
+    for scope in ("batch", "tables"):
+        _, _, (train, _, _), model = build(tiny, "SimGCL", reg_scope=scope, cl_weight=0.0)
+        batch = first_batch(train)
+        per_weight = []
+        for weight in (0.0, 1.0):
+            model.reg_weight = weight
+            model.zero_grad()
+            sum(model.calculate_loss(batch)).backward()
+            per_weight.append(model.user_embedding.weight.grad.clone())
+        gradients[scope] = (per_weight[1] - per_weight[0], model.user_embedding.weight.detach(), batch)
+    l2_grad, weights, _ = gradients["tables"]
+    assert torch.allclose(l2_grad, 2 * weights, atol=1e-6)
+    l2_grad, _, batch = gradients["batch"]
+    outside = torch.ones(len(l2_grad), dtype=torch.bool)
+    outside[batch["user_id"]] = False
+    assert outside.any() and torch.all(l2_grad[outside] == 0) and l2_grad[~outside].abs().sum() > 0
+
+
+def test_simgcl_cl_negatives_all_contrasts_every_batch_row_against_all_rows(tiny):
+    _, _, (train, _, _), model = build(tiny, "SimGCL", cl_negatives="all", eps=0.0)
+    batch = first_batch(train)
+    users, items = model.forward()  # eps 0: both views are the clean propagation
+    expected = info_nce_against_all(users, users, batch[model.USER_ID], model.cl_tau) + \
+        info_nce_against_all(items, items, batch[model.ITEM_ID], model.cl_tau)
+    assert model.contrastive_loss(batch).item() == pytest.approx(expected.item(), rel=1e-6)
+    model.cl_negatives = "batch"
+    assert model.contrastive_loss(batch).item() != pytest.approx(expected.item(), rel=1e-3)
+
+
 @pytest.mark.parametrize("key, value", [("eps", -0.1), ("cl_tau", 0.0), ("n_layers", 0),
-                                        ("layer_combination", "max")])
+                                        ("layer_combination", "max"), ("reg_scope", "rows"),
+                                        ("cl_negatives", "some")])
 def test_simgcl_bad_config_names_the_key(tiny, key, value):
     with pytest.raises(ValueError, match=key):
         build(tiny, "SimGCL", **{key: value})

@@ -12,7 +12,7 @@ lambda * DaRec's terms. E^C is the clean (noise-free) propagation that SimGCL's 
 the noisy views only feed the contrastive term. Prediction is SimGCL's own.
 
 Config keys: SimGCL's (embedding_size, n_layers, reg_weight, require_pow, eps, cl_weight, cl_tau,
-include_ego, layer_combination)
+include_ego, layer_combination, reg_scope, cl_negatives)
 and the DaRec keys documented in :mod:`recbole_darec.model.darec_recommender`.
 """
 

@@ -19,6 +19,13 @@ adjacency, embeddings, BPR + L2 regularisation, ``full_sort_predict``). Two chan
 ``calculate_loss`` returns ``(bpr + reg_weight * reg, cl_weight * cl)``, logged by name
 (``loss_names``) by :class:`~recbole_darec.trainer.DaRecTrainer`.
 
+Two [choice]s make it RLMRec's SimGCL (``encoder/models/general_cf/simgcl.py``, whose runs fill
+RLMRec's Table 1) rather than the paper's / RecBole's conventions: ``reg_scope: tables`` puts the
+L2 term on the squared norm of the *whole* user and item tables at every step (a weight decay on
+every row, not divided by the batch size) instead of on the batch's rows; ``cl_negatives: all``
+contrasts every batch row (duplicates kept) against *all* users / items of the other view instead
+of the batch's unique ones.
+
 Config keys (defaults in ``properties/model/SimGCL.yaml``):
     embedding_size (int), n_layers (int), reg_weight (float), require_pow (bool): LightGCN's.
     eps (float): the noise magnitude, the L2 norm of each row's noise (paper: 0.1).
@@ -26,6 +33,11 @@ Config keys (defaults in ``properties/model/SimGCL.yaml``):
     cl_tau (float): InfoNCE temperature (paper: 0.2).
     include_ego (bool): whether the ego layer 0 joins the final combination (paper's code: False).
     layer_combination (str): ``mean`` (paper's code) or ``sum`` (RLMRec's) of those layers.
+    reg_scope (str): ``batch`` (RecBole's LightGCN: L2 norm of the batch's ego rows over the batch
+        size) or ``tables`` (RLMRec: squared L2 norm of both whole tables).
+    cl_negatives (str): ``batch`` (the paper's code: the batch's unique users / items are the
+        anchors and each other's negatives) or ``all`` (RLMRec: each batch row against every
+        row of the other view).
 """
 
 import torch
@@ -43,12 +55,32 @@ def direction_preserving_noise(embeddings, eps):
     return eps * torch.sign(embeddings) * unit
 
 
+REG_SCOPES = ("batch", "tables")
+CL_NEGATIVES = ("batch", "all")
+
+
 def info_nce(view_1, view_2, tau):
     r"""Mean InfoNCE of row i of ``view_1`` against row i of ``view_2`` (positive) and every
     other row of ``view_2`` (negatives), on cosine similarities at temperature ``tau``."""
     view_1, view_2 = F.normalize(view_1, dim=-1), F.normalize(view_2, dim=-1)
     logits = view_1 @ view_2.T / tau
     return F.cross_entropy(logits, torch.arange(len(logits), device=logits.device))
+
+
+def info_nce_against_all(view_1, view_2, rows, tau):
+    r"""Mean InfoNCE of ``view_1[rows[k]]`` against ``view_2[rows[k]]`` (positive) and every other
+    row of the whole ``view_2`` (negatives), on cosine similarities at temperature ``tau``;
+    ``rows`` may repeat."""
+    anchors = F.normalize(view_1[rows], dim=-1)
+    logits = anchors @ F.normalize(view_2, dim=-1).T / tau
+    return F.cross_entropy(logits, rows)
+
+
+def _checked_choice(config, key, choices):
+    value = config[key]
+    if value not in choices:
+        raise ValueError(f"config key {key} must be one of {choices}, got {value!r}")
+    return value
 
 
 class SimGCL(LightGCN):
@@ -63,6 +95,8 @@ class SimGCL(LightGCN):
         self.cl_tau = float(config["cl_tau"])
         self.include_ego = bool(config["include_ego"])
         self.layer_combination = checked_layer_combination(config["layer_combination"])
+        self.reg_scope = _checked_choice(config, "reg_scope", REG_SCOPES)
+        self.cl_negatives = _checked_choice(config, "cl_negatives", CL_NEGATIVES)
         if self.eps < 0:
             raise ValueError(f"config key eps must be >= 0, got {self.eps}")
         if self.cl_tau <= 0:
@@ -83,11 +117,33 @@ class SimGCL(LightGCN):
         return user_embeddings, item_embeddings
 
     def calculate_loss(self, interaction):
-        # LightGCN's BPR + reg on the clean propagation (self.forward() without noise).
-        bpr_reg = super().calculate_loss(interaction)
+        if self.reg_scope == "batch":
+            # LightGCN's BPR + reg on the clean propagation (self.forward() without noise).
+            bpr_reg = super().calculate_loss(interaction)
+        else:
+            bpr_reg = self.bpr_loss(interaction) + self.reg_weight * self.table_l2()
         return bpr_reg, self.cl_weight * self.contrastive_loss(interaction)
 
+    def bpr_loss(self, interaction):
+        r"""LightGCN's BPR term alone, on the clean propagation."""
+        self.restore_user_e, self.restore_item_e = None, None
+        user_embeddings, item_embeddings = self.forward()
+        users = user_embeddings[interaction[self.USER_ID]]
+        positive_scores = (users * item_embeddings[interaction[self.ITEM_ID]]).sum(dim=1)
+        negative_scores = (users * item_embeddings[interaction[self.NEG_ITEM_ID]]).sum(dim=1)
+        return self.mf_loss(positive_scores, negative_scores)
+
+    def table_l2(self):
+        r"""Squared L2 norm of the whole user and item tables (RLMRec's ``reg_params`` on SimGCL)."""
+        return self.user_embedding.weight.square().sum() + self.item_embedding.weight.square().sum()
+
     def contrastive_loss(self, interaction):
+        if self.cl_negatives == "all":
+            user_view_1, item_view_1 = self.forward(perturbed=True)
+            user_view_2, item_view_2 = self.forward(perturbed=True)
+            return info_nce_against_all(
+                user_view_1, user_view_2, interaction[self.USER_ID], self.cl_tau
+            ) + info_nce_against_all(item_view_1, item_view_2, interaction[self.ITEM_ID], self.cl_tau)
         users = torch.unique(interaction[self.USER_ID])
         items = torch.unique(interaction[self.ITEM_ID])
         user_view_1, item_view_1 = self.forward(perturbed=True)

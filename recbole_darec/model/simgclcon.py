@@ -11,7 +11,7 @@ SimGCL (ours) trained with BPR + reg, its contrastive term and RLMRec-Con's alig
 clean (noise-free) propagation.
 
 Config keys: SimGCL's (embedding_size, n_layers, reg_weight, eps, cl_weight, cl_tau, include_ego,
-layer_combination)
+layer_combination, reg_scope, cl_negatives)
 and the RLMRec-Con keys documented in :mod:`recbole_darec.model.rlmrec_con_recommender`.
 """
 

@@ -11,7 +11,7 @@ SimGCL (ours) trained on masked ego embeddings (the clean and both noisy propaga
 same mask) and RLMRec-Gen's reconstruction from the clean propagation.
 
 Config keys: SimGCL's (embedding_size, n_layers, reg_weight, eps, cl_weight, cl_tau, include_ego,
-layer_combination)
+layer_combination, reg_scope, cl_negatives)
 and the RLMRec-Gen keys documented in :mod:`recbole_darec.model.rlmrec_gen_recommender`.
 """
 
