@@ -13,11 +13,16 @@ import torch
 LAYER_COMBINATIONS = ("mean", "sum")
 
 
+def checked_choice(key, value, choices):
+    r"""``value`` if it is one of ``choices``, else a ValueError naming the config ``key``."""
+    if value not in choices:
+        raise ValueError(f"config key {key} must be one of {choices}, got {value!r}")
+    return value
+
+
 def checked_layer_combination(value):
     r"""``value`` if it names a layer combination, else a ValueError naming the config key."""
-    if value not in LAYER_COMBINATIONS:
-        raise ValueError(f"config key layer_combination must be one of {LAYER_COMBINATIONS}, got {value!r}")
-    return value
+    return checked_choice("layer_combination", value, LAYER_COMBINATIONS)
 
 
 def combine_layers(layers, how):

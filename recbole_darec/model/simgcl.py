@@ -44,7 +44,11 @@ import torch
 import torch.nn.functional as F
 from recbole.model.general_recommender.lightgcn import LightGCN
 
-from recbole_darec.model.layer_combination import checked_layer_combination, combine_layers
+from recbole_darec.model.layer_combination import (
+    checked_choice,
+    checked_layer_combination,
+    combine_layers,
+)
 
 
 def direction_preserving_noise(embeddings, eps):
@@ -76,13 +80,6 @@ def info_nce_against_all(view_1, view_2, rows, tau):
     return F.cross_entropy(logits, rows)
 
 
-def _checked_choice(config, key, choices):
-    value = config[key]
-    if value not in choices:
-        raise ValueError(f"config key {key} must be one of {choices}, got {value!r}")
-    return value
-
-
 class SimGCL(LightGCN):
     r"""SimGCL: LightGCN with noise-perturbed contrastive views instead of graph augmentation."""
 
@@ -95,8 +92,8 @@ class SimGCL(LightGCN):
         self.cl_tau = float(config["cl_tau"])
         self.include_ego = bool(config["include_ego"])
         self.layer_combination = checked_layer_combination(config["layer_combination"])
-        self.reg_scope = _checked_choice(config, "reg_scope", REG_SCOPES)
-        self.cl_negatives = _checked_choice(config, "cl_negatives", CL_NEGATIVES)
+        self.reg_scope = checked_choice("reg_scope", config["reg_scope"], REG_SCOPES)
+        self.cl_negatives = checked_choice("cl_negatives", config["cl_negatives"], CL_NEGATIVES)
         if self.eps < 0:
             raise ValueError(f"config key eps must be >= 0, got {self.eps}")
         if self.cl_tau <= 0:
