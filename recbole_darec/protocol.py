@@ -13,15 +13,14 @@ Validation masks the training items under both. docs/datasets.md measures the di
 import numpy as np
 import torch
 
+from recbole_darec.config_checks import checked_choice
+
 TEST_HISTORIES = ("train_valid", "train")
 
 
 def _test_history(config):
     value = config["test_history"] if "test_history" in config else None
-    value = "train_valid" if value is None else value
-    if value not in TEST_HISTORIES:
-        raise ValueError(f"config key test_history must be one of {TEST_HISTORIES}, got {value!r}")
-    return value
+    return checked_choice("test_history", "train_valid" if value is None else value, TEST_HISTORIES)
 
 
 def mask_only_training_items(loader, sampler):

@@ -21,6 +21,7 @@ import numpy as np
 import torch
 from recbole.data.dataset import Dataset
 
+from recbole_darec.config_checks import checked_choice
 from recbole_darec.data.llm_vectors import (
     LLMVectorError,
     align_vectors,
@@ -64,15 +65,8 @@ class DaRecDataset(Dataset):
 
     @staticmethod
     def _check_vector_config(config):
-        if config["llm_vector_format"] not in VECTOR_FORMATS:
-            raise ValueError(
-                f"config key llm_vector_format must be one of {VECTOR_FORMATS}, "
-                f"got {config['llm_vector_format']!r}"
-            )
-        if config["llm_missing"] not in ("error", "mean"):
-            raise ValueError(
-                f"config key llm_missing must be 'error' or 'mean', got {config['llm_missing']!r}"
-            )
+        checked_choice("llm_vector_format", config["llm_vector_format"], VECTOR_FORMATS)
+        checked_choice("llm_missing", config["llm_missing"], ("error", "mean"))
 
     def _vector_path(self, kind):
         path = self.config[f"llm_{kind}_vector_file"]

@@ -21,6 +21,7 @@ import torch
 import torch.nn as nn
 import torch.nn.functional as F
 
+from recbole_darec.config_checks import checked_choice
 from recbole_darec.model.kmeans import cluster_means, kmeans
 
 LOSS_TERMS = ("orthogonal", "uniformity", "global", "local")
@@ -144,11 +145,9 @@ class DaRecObjective(nn.Module):
         super().__init__()
         shared_dim = config["darec_shared_dim"] or cf_dim
         hidden_dim = config["darec_hidden_dim"]
-        activation = str(config["darec_activation"]).lower()
-        if activation not in ACTIVATIONS:
-            raise ValueError(
-                f"config key darec_activation must be one of {sorted(ACTIVATIONS)}, got {activation!r}"
-            )
+        activation = checked_choice(
+            "darec_activation", str(config["darec_activation"]).lower(), sorted(ACTIVATIONS)
+        )
         self.disentangle = bool(config["darec_disentangle"])
         self.enabled = [term for term in LOSS_TERMS if config[f"darec_{term}"]]
         if not self.disentangle:
@@ -156,20 +155,12 @@ class DaRecObjective(nn.Module):
             self.enabled = [t for t in self.enabled if t not in ("orthogonal", "uniformity")]
         self.uniformity_rows = int(config["darec_uniformity_rows"])
         self.uniformity_t = float(config["darec_uniformity_t"])
-        self.global_form = config["darec_global_form"]
-        if self.global_form not in GLOBAL_FORMS:
-            raise ValueError(
-                f"config key darec_global_form must be one of {GLOBAL_FORMS}, got {self.global_form!r}"
-            )
+        self.global_form = checked_choice("darec_global_form", config["darec_global_form"], GLOBAL_FORMS)
         self.n_clusters = int(config["darec_n_clusters"])
         if self.n_clusters < 2:
             raise ValueError(f"config key darec_n_clusters must be >= 2, got {self.n_clusters}")
         self.kmeans_iters = int(config["darec_kmeans_iters"])
-        self.matching = config["darec_matching"]
-        if self.matching not in MATCHINGS:
-            raise ValueError(
-                f"config key darec_matching must be one of {MATCHINGS}, got {self.matching!r}"
-            )
+        self.matching = checked_choice("darec_matching", config["darec_matching"], MATCHINGS)
 
         self.cf_shared = projector(cf_dim, hidden_dim, shared_dim, activation)
         self.llm_shared = projector(llm_dim, hidden_dim, shared_dim, activation)

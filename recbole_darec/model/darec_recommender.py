@@ -30,6 +30,7 @@ Config keys (defaults in ``properties/model/DaRecRecommender.yaml``), besides th
 
 import torch
 
+from recbole_darec.config_checks import checked_choice
 from recbole_darec.model.darec_objective import DaRecObjective
 from recbole_darec.model.llm_aligned_recommender import LLMAlignedRecommender
 
@@ -41,16 +42,8 @@ class DaRecRecommender(LLMAlignedRecommender):
     def __init__(self, config, dataset):
         super().__init__(config, dataset)
         self.darec_weight = float(config["darec_weight"])
-        self.sample_mode = config["darec_sample_mode"]
-        if self.sample_mode not in SAMPLE_MODES:
-            raise ValueError(
-                f"config key darec_sample_mode must be one of {SAMPLE_MODES}, got {self.sample_mode!r}"
-            )
-        self.global_rows = config["darec_global_rows"]
-        if self.global_rows not in GLOBAL_ROWS:
-            raise ValueError(
-                f"config key darec_global_rows must be one of {GLOBAL_ROWS}, got {self.global_rows!r}"
-            )
+        self.sample_mode = checked_choice("darec_sample_mode", config["darec_sample_mode"], SAMPLE_MODES)
+        self.global_rows = checked_choice("darec_global_rows", config["darec_global_rows"], GLOBAL_ROWS)
         self.sample_size = min(int(config["darec_sample_size"]), len(self.alignable_rows))
         self.interval = int(config["darec_interval"])
         if self.interval < 1:

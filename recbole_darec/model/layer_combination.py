@@ -10,14 +10,9 @@ see the difference.
 
 import torch
 
+from recbole_darec.config_checks import checked_choice
+
 LAYER_COMBINATIONS = ("mean", "sum")
-
-
-def checked_choice(key, value, choices):
-    r"""``value`` if it is one of ``choices``, else a ValueError naming the config ``key``."""
-    if value not in choices:
-        raise ValueError(f"config key {key} must be one of {choices}, got {value!r}")
-    return value
 
 
 def checked_layer_combination(value):

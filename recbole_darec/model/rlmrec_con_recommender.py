@@ -23,6 +23,7 @@ of ``LLMAlignedRecommender.yaml``:
 
 import torch
 
+from recbole_darec.config_checks import checked_choice
 from recbole_darec.model.llm_aligned_recommender import LLMAlignedRecommender
 from recbole_darec.model.rlmrec_alignment import info_nce, mapping_mlp
 
@@ -38,9 +39,7 @@ class RLMRecConRecommender(LLMAlignedRecommender):
         self.con_tau = float(config["con_tau"])
         if self.con_tau <= 0:
             raise ValueError(f"config key con_tau must be > 0, got {self.con_tau}")
-        self.con_negatives = config["con_negatives"]
-        if self.con_negatives not in NEGATIVES:
-            raise ValueError(f"config key con_negatives must be one of {NEGATIVES}, got {self.con_negatives!r}")
+        self.con_negatives = checked_choice("con_negatives", config["con_negatives"], NEGATIVES)
         self.llm_to_cf = mapping_mlp(self.llm_dim, self.cf_dim)
 
     def alignment_losses(self, user_table, item_table, interaction):

@@ -44,11 +44,8 @@ import torch
 import torch.nn.functional as F
 from recbole.model.general_recommender.lightgcn import LightGCN
 
-from recbole_darec.model.layer_combination import (
-    checked_choice,
-    checked_layer_combination,
-    combine_layers,
-)
+from recbole_darec.config_checks import checked_choice
+from recbole_darec.model.layer_combination import checked_layer_combination, combine_layers
 
 
 def direction_preserving_noise(embeddings, eps):

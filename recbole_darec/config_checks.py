@@ -1,0 +1,9 @@
+r"""Refusing a bad config value the same way in every model: the message names the config key,
+what it must be, and what it got, so a user can find the line in their ``.yaml``."""
+
+
+def checked_choice(key, value, choices):
+    r"""``value`` if it is one of ``choices``, else a ValueError naming the config ``key``."""
+    if value not in choices:
+        raise ValueError(f"config key {key} must be one of {tuple(choices)}, got {value!r}")
+    return value
