@@ -103,4 +103,7 @@ def apply():
     from recbole_darec.protocol import apply_test_history_option
 
     apply_test_history_option()
+    from recbole_darec.resume import apply_resume_option
+
+    apply_resume_option()
     _APPLIED = True

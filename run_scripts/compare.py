@@ -42,9 +42,10 @@ REPO = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
 sys.path.insert(0, REPO)
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
 
-from demo import mean_std, train  # noqa: E402
+from demo import mean_std  # noqa: E402
 from reproduce import (  # noqa: E402
-    GRIDS, append_run, one_per_seed, prepare_output, read_runs, setting_fingerprint, write_csv)
+    GRIDS, append_run, cell_folder, one_per_seed, prepare_output, read_runs, setting_fingerprint, train_cell,
+    write_csv)
 
 VARIANTS = {
     "base": ("{X}", {}),
@@ -267,9 +268,10 @@ def main(argv=None):
                 append_run(runs_path, {"dataset": dataset, "backbone": backbone, "variant": variant,
                                        **row, "reused_from": path})
                 continue
-            row = train(model, dataset, seed, config_files(args, dataset, backbone), settings)
-            append_run(runs_path, {"dataset": dataset, "backbone": backbone, "variant": variant, "setting": fingerprint,
-                                   **row})
+            train_cell(runs_path, cell_folder(output, dataset, model, seed, fingerprint),
+                       f"{variant} ({model}) on {dataset} seed {seed}", model, dataset, seed,
+                       config_files(args, dataset, backbone), settings,
+                       {"dataset": dataset, "backbone": backbone, "variant": variant, "setting": fingerprint})
     write_reports()
     print(f"written: {output}-<dataset>.md, .csv and {output}.runs.csv")
 

@@ -63,18 +63,19 @@ def embed(dataset, config_files, extra):
 
 
 # Columns of a run that are neither test metrics nor averaged into the table.
-RUN_BOOKKEEPING = ("model", "seed", "best_valid", "seconds", "epochs", "best_epoch")
-INTEGER_COLUMNS = ("seed", "epochs", "best_epoch")
+RUN_BOOKKEEPING = ("model", "seed", "best_valid", "seconds", "epochs", "best_epoch", "resumed_after_epoch")
+INTEGER_COLUMNS = ("seed", "epochs", "best_epoch", "resumed_after_epoch")
 
 
 @contextlib.contextmanager
-def watch_training():
+def watch_training(before=None):
     r"""Count the epochs RecBole's ``Trainer.fit`` trains and find the epoch of the best validation
     score (``run_recbole`` returns neither). Patches the base class, so every trainer that calls
-    ``super()._train_epoch`` / ``_valid_epoch`` (SGL's, DaRec's) is counted; restored on exit."""
+    ``super()._train_epoch`` / ``_valid_epoch`` (SGL's, DaRec's) is counted; restored on exit.
+    ``before``: what a resumed run had seen (``epochs``, ``best_epoch``, ``best``)."""
     from recbole.trainer import Trainer
 
-    seen = {"epochs": 0, "best_epoch": None, "best": None}
+    seen = {"epochs": 0, "best_epoch": None, "best": None, **(before or {})}
     train_epoch, valid_epoch = Trainer._train_epoch, Trainer._valid_epoch
 
     def counted_train_epoch(self, train_data, epoch_idx, *args, **kwargs):
@@ -83,8 +84,9 @@ def watch_training():
 
     def tracked_valid_epoch(self, *args, **kwargs):
         score, result = valid_epoch(self, *args, **kwargs)
-        # RecBole's early_stopping keeps the first of equal scores: only a strict gain moves the best.
-        better = seen["best"] is None or (score > seen["best"] if self.valid_metric_bigger else score < seen["best"])
+        # RecBole's early_stopping counts an equal score as a gain and saves that later checkpoint,
+        # which is the one tested: the best epoch is the last of equal scores.
+        better = seen["best"] is None or (score >= seen["best"] if self.valid_metric_bigger else score <= seen["best"])
         if better:
             seen["best"], seen["best_epoch"] = score, seen["epochs"]
         return score, result
@@ -96,18 +98,45 @@ def watch_training():
         Trainer._train_epoch, Trainer._valid_epoch = train_epoch, valid_epoch
 
 
-def train(model, dataset, seed, config_files, overrides):
+def progress_before(resume_file):
+    r"""What an interrupted run had done by its last validation, from its ``resume_file``: the
+    epochs, best epoch and score (for :func:`watch_training`) and the seconds spent; {} if none."""
+    from recbole_darec.resume import read_resume_state
+
+    if not os.path.exists(resume_file):
+        return {}
+    state = read_resume_state(resume_file)
+    return {"epochs": state["epoch"] + 1, "best_epoch": state["best_epoch"],
+            "best": state["best_valid_score"], "seconds": state["fit_seconds"]}
+
+
+def train(model, dataset, seed, config_files, overrides, resume_dir=None):
+    r"""Train and test one model with ``run_recbole``; the run's row. With ``resume_dir`` the best
+    checkpoint and a ``resume_file`` (recbole_darec/resume.py) live there, so that an interrupted
+    run continues from its last validation when called again (the row then says after which
+    epoch, and its seconds include the interrupted part's training); the caller removes the
+    folder once the row is safe."""
     import recbole_darec  # noqa: F401
     from recbole.quick_start import run_recbole
 
-    config = {"seed": seed, "state": "WARNING", **overrides,
-              "checkpoint_dir": tempfile.mkdtemp(prefix="demo-ckpt-")}
+    config = {"seed": seed, "state": "WARNING", **overrides}
+    before = {}
+    if resume_dir is None:
+        config["checkpoint_dir"] = tempfile.mkdtemp(prefix="demo-ckpt-")
+    else:
+        resume_file = os.path.join(resume_dir, "run.resume")
+        config.update(checkpoint_dir=resume_dir, resume_file=resume_file)
+        before = progress_before(resume_file)
+        if before:
+            print(f"  {model} seed {seed}: resuming after epoch {before['epochs']} ({resume_file})", flush=True)
     start = time.perf_counter()
-    with watch_training() as seen:
+    with watch_training({k: v for k, v in before.items() if k != "seconds"}) as seen:
         result = run_recbole(model=model, dataset=dataset, config_file_list=config_files, config_dict=config)
-    seconds = time.perf_counter() - start
+    seconds = time.perf_counter() - start + before.get("seconds", 0.0)
     row = {"model": model, "seed": seed, **result["test_result"], "best_valid": result["best_valid_score"],
            "seconds": seconds, "epochs": seen["epochs"], "best_epoch": seen["best_epoch"]}
+    if before:
+        row["resumed_after_epoch"] = before["epochs"]
     print(f"  {model} seed {seed}: " + ", ".join(f"{m} {v:.4f}" for m, v in result["test_result"].items())
           + f", {seconds:.0f} s, {seen['epochs']} epochs (best at {seen['best_epoch']})", flush=True)
     return row

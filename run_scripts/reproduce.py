@@ -17,20 +17,23 @@ Grids:
 Every finished run is appended at once to ``<output>.runs.csv`` with a fingerprint of its setting
 (config files' content and the --key=value overrides); a rerun skips those cells, so an
 interrupted grid resumes and a larger ``--seeds`` adds only the new runs (``--fresh`` discards
-them). ``<output>.md`` and ``.csv`` (one row per model and dataset: mean and std per metric) are
+them); the run that was under way continues from its last validation (``<output>.resume/``,
+docs/resume.md). ``<output>.md`` and ``.csv`` (one row per model and dataset: mean and std per metric) are
 rewritten after every run. Invocations may share one output at the same time (say one per dataset
 on a 2-core machine): a run is appended under a file lock to what is on disk, not to this
-process's copy. ``--report-only`` rewrites the tables from the finished runs without training, so
+process's copy, and a cell another invocation is training is skipped. ``--report-only`` rewrites the tables from the finished runs without training, so
 cells with fewer seeds than asked are reported as they are (the ``runs`` column says how many).
 """
 
 import argparse
+import contextlib
 import csv
 import datetime
 import fcntl
 import hashlib
 import json
 import os
+import shutil
 import sys
 
 REPO = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
@@ -259,6 +262,42 @@ def summary_rows(summary):
     return rows
 
 
+def cell_folder(output, dataset, model, seed, setting):
+    r"""Where one cell's best checkpoint and resume state live until its row is in the runs file
+    (``<output>.resume/``, git-ignored): an interrupted grid continues each unfinished run from its
+    last validation."""
+    return os.path.join(f"{output}.resume", f"{dataset}-{model}-seed{seed}-{setting}")
+
+
+@contextlib.contextmanager
+def claimed(folder):
+    r"""True while this process holds ``folder``'s cell; False if another invocation sharing the
+    output is training it (it would otherwise continue the same resume state twice)."""
+    os.makedirs(folder, exist_ok=True)
+    with open(os.path.join(folder, "claim.lock"), "w") as lock:
+        try:
+            fcntl.flock(lock, fcntl.LOCK_EX | fcntl.LOCK_NB)
+        except BlockingIOError:
+            yield False
+            return
+        yield True
+
+
+def train_cell(runs_path, folder, label, model, dataset, seed, config_files, overrides, bookkeeping):
+    r"""Train one cell unless another invocation holds it; append its row (with ``bookkeeping``)
+    and only then drop its folder. The runs file after this, or None if the cell was skipped."""
+    with claimed(folder) as mine:
+        if not mine:
+            print(f"  {label}: another invocation is training it, skipped", flush=True)
+            return None
+        row = train(model, dataset, seed, config_files, overrides, resume_dir=folder)
+        runs = append_run(runs_path, {**bookkeeping, **row})
+    shutil.rmtree(folder, ignore_errors=True)
+    with contextlib.suppress(OSError):  # only when no other cell is under way
+        os.rmdir(os.path.dirname(folder))
+    return runs
+
+
 def prepare_output(name):
     r"""Absolute ``<output>`` and ``<output>.runs.csv``; the folder exists and the cwd is the repo."""
     sys.argv = sys.argv[:1]  # RecBole's Config must not re-read our flags
@@ -305,10 +344,12 @@ def main(argv=None):
                 if done:
                     print(f"  {model} on {dataset} seed {seed}: done earlier ({runs_path})", flush=True)
                     continue
-                row = train(model, dataset, seed, config_files(args, dataset, model), overrides)
-                runs = append_run(runs_path, {"model": model, "dataset": dataset, "setting": setting,
-                                              **{k: v for k, v in row.items() if k != "model"}})
-                write_reports()
+                folder = cell_folder(output, dataset, model, seed, setting)
+                runs = train_cell(runs_path, folder, f"{model} on {dataset} seed {seed}", model, dataset, seed,
+                                  config_files(args, dataset, model), overrides,
+                                  {"model": model, "dataset": dataset, "setting": setting})
+                if runs is not None:
+                    write_reports()
     print("\n" + write_reports())
     print(f"written: {output}.md, .csv and .runs.csv")
 

@@ -5,6 +5,7 @@ import os
 import subprocess
 import sys
 
+import pytest
 import yaml
 
 from conftest import tiny_config, write_tiny_dataset
@@ -73,8 +74,8 @@ def test_each_run_records_epochs_trained_and_the_best_validation_epoch(tmp_path)
     finally:
         Trainer._valid_epoch = valid_epoch
     assert row["epochs"] == 6 and len(scores) == 3  # validated after epochs 2, 4 and 6
-    first_best = scores.index(max(scores))
-    assert row["best_epoch"] == 2 * (first_best + 1)
+    tested = len(scores) - 1 - scores[::-1].index(max(scores))  # RecBole keeps the last of equal scores
+    assert row["best_epoch"] == 2 * (tested + 1)
     assert row["best_valid"] == max(scores)
     assert (Trainer._train_epoch, Trainer._valid_epoch) == originals  # the patch is undone
 
@@ -197,3 +198,62 @@ def test_rlmrecs_lightgcn_reads_lightgcns_setting_and_faces_its_published_row():
     assert (reproduce.backbone("RLMRecSGL"), reproduce.published_row("RLMRecSGL")) == ("SGL", "SGL")
     assert reproduce.published_row("DaRecLightGCN") == "DaRecLightGCN"  # never faces LightGCN's number
     assert {"RLMRecLightGCN", "RLMRecSGL"} <= set(reproduce.GRIDS["published"]["models"])
+
+
+class Interrupted(Exception):
+    pass
+
+
+def _grid_in_process(tmp_path, monkeypatch, output, interrupt_at=None):
+    sys.path.insert(0, os.path.join(REPO, "run_scripts"))
+    import reproduce
+    from recbole.trainer import Trainer
+
+    train_epoch = getattr(Trainer._train_epoch, "unpatched", Trainer._train_epoch)
+
+    def interrupted(self, train_data, epoch_idx, *args, **kwargs):
+        if epoch_idx == interrupt_at:
+            raise Interrupted
+        return train_epoch(self, train_data, epoch_idx, *args, **kwargs)
+
+    interrupted.unpatched = train_epoch
+    monkeypatch.setattr(Trainer, "_train_epoch", interrupted)
+    config = os.path.join(str(tmp_path), "tiny.yaml")
+    reproduce.main(["--models", "DaRecLightGCN", "--datasets", "tiny", "--config", f"tiny={config}",
+                    "--output", output, "--seeds", "1", "--epochs=6", "--stopping_step=100"])
+    with open(output + ".runs.csv") as f:
+        return list(csv.DictReader(f))
+
+
+def test_an_interrupted_grid_continues_its_unfinished_run_to_the_same_result(tmp_path, monkeypatch):
+    write_tiny_dataset(str(tmp_path))
+    with open(os.path.join(str(tmp_path), "tiny.yaml"), "w") as f:
+        yaml.safe_dump(tiny_config(tmp_path), f)
+    whole = _grid_in_process(tmp_path, monkeypatch, str(tmp_path / "whole"))[0]
+
+    output = str(tmp_path / "parts")
+    with pytest.raises(Interrupted):
+        _grid_in_process(tmp_path, monkeypatch, output, interrupt_at=3)
+    cells = os.listdir(output + ".resume")
+    assert len(cells) == 1 and "run.resume" in os.listdir(os.path.join(output + ".resume", cells[0]))
+
+    resumed = _grid_in_process(tmp_path, monkeypatch, output)[0]
+    assert resumed["resumed_after_epoch"] == "3" and "resumed_after_epoch" not in whole
+    for key in ("recall@5", "ndcg@5", "best_valid", "epochs", "best_epoch", "setting"):
+        assert resumed[key] == whole[key], key
+    assert not os.path.exists(output + ".resume")  # the row is in: nothing left to resume
+
+
+def test_a_cell_another_invocation_holds_is_skipped(tmp_path):
+    sys.path.insert(0, os.path.join(REPO, "run_scripts"))
+    import reproduce
+
+    folder = reproduce.cell_folder(str(tmp_path / "grid"), "tiny", "LightGCN", 1, "abc")
+    with reproduce.claimed(folder) as first:
+        with reproduce.claimed(folder) as second:
+            assert (first, second) == (True, False)
+            runs = reproduce.train_cell(str(tmp_path / "grid.runs.csv"), folder, "cell", "LightGCN", "tiny", 1,
+                                        [], {}, {})
+    assert runs is None and not os.path.exists(tmp_path / "grid.runs.csv")
+    with reproduce.claimed(folder) as again:
+        assert again  # released when its holder is done

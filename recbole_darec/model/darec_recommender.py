@@ -49,6 +49,8 @@ class DaRecRecommender(LLMAlignedRecommender):
         if self.interval < 1:
             raise ValueError(f"config key darec_interval must be >= 1, got {self.interval}")
         self._training_steps = 0
+        # Kept in checkpoints so that a resumed run (recbole_darec/resume.py) keeps the interval's phase.
+        self.other_parameter_name = [*getattr(self, "other_parameter_name", []), "_training_steps"]
         self.darec = DaRecObjective(config, cf_dim=self.cf_dim, llm_dim=self.llm_dim)
         if "local" in self.darec.enabled and self.darec.n_clusters > self.sample_size:
             raise ValueError(
