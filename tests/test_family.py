@@ -173,6 +173,30 @@ def test_info_nce_against_all_rows_on_hand_checkable_views():
         -math.log(math.e / (2 * math.e + 2)))
 
 
+def test_info_nce_against_all_counts_a_repeated_row_once_per_repeat():
+    # Row 3 of view 2 equals row 0, so anchor 0 has loss -log(e / (2e + 2)) and anchor 2 has
+    # -log(e / (e + 3)); rows [0, 0, 2] weigh the first twice, as RLMRec's one logits row per repeat.
+    view_2 = torch.eye(4)
+    view_2[3] = view_2[0]
+    first, second = -math.log(math.e / (2 * math.e + 2)), -math.log(math.e / (math.e + 3))
+    loss = info_nce_against_all(torch.eye(4), view_2, torch.tensor([0, 0, 2]), 1.0)
+    assert loss.item() == pytest.approx((2 * first + second) / 3)
+
+
+def test_info_nce_against_all_has_the_gradient_of_one_logits_row_per_repeat():
+    torch.manual_seed(0)
+    view_1, view_2 = torch.randn(30, 8, requires_grad=True), torch.randn(30, 8, requires_grad=True)
+    rows = torch.tensor([4, 4, 4, 9, 0, 9, 29])
+    anchors = torch.nn.functional.normalize(view_1[rows], dim=-1)
+    logits = anchors @ torch.nn.functional.normalize(view_2, dim=-1).T / 0.2
+    reference = torch.nn.functional.cross_entropy(logits, rows)
+    expected = torch.autograd.grad(reference, (view_1, view_2))
+    loss = info_nce_against_all(view_1, view_2, rows, 0.2)
+    assert loss.item() == pytest.approx(reference.item(), rel=1e-6)
+    for got, want in zip(torch.autograd.grad(loss, (view_1, view_2)), expected):
+        assert torch.allclose(got, want, atol=1e-7)
+
+
 def test_simgcl_reg_scope_tables_is_bpr_plus_the_squared_norm_of_both_whole_tables(tiny):
     _, _, (train, _, _), model = build(tiny, "SimGCL", reg_scope="tables", reg_weight=0.01)
     batch = first_batch(train)

@@ -71,10 +71,17 @@ def info_nce(view_1, view_2, tau):
 def info_nce_against_all(view_1, view_2, rows, tau):
     r"""Mean InfoNCE of ``view_1[rows[k]]`` against ``view_2[rows[k]]`` (positive) and every other
     row of the whole ``view_2`` (negatives), on cosine similarities at temperature ``tau``;
-    ``rows`` may repeat."""
-    anchors = F.normalize(view_1[rows], dim=-1)
-    logits = anchors @ F.normalize(view_2, dim=-1).T / tau
-    return F.cross_entropy(logits, rows)
+    ``rows`` may repeat.
+
+    Each distinct row is scored once and weighted by its count: the same loss and gradient as one
+    logits row per repeat, with ~25% fewer logits rows on a Yelp batch and the temperature folded
+    into the anchors. The (distinct rows x all rows) logits are the whole cost: forward and
+    backward are 1.8x faster on Yelp-sized tables (``run_scripts/bench_infonce.py``, docs/benchmarks.md)."""
+    distinct, counts = torch.unique(rows, return_counts=True)
+    anchors = F.normalize(view_1[distinct], dim=-1) / tau
+    logits = anchors @ F.normalize(view_2, dim=-1).T
+    losses = F.cross_entropy(logits, distinct, reduction="none")
+    return (losses * counts).sum() / len(rows)
 
 
 class SimGCL(LightGCN):
