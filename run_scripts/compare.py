@@ -25,6 +25,9 @@ Variants (``<X>`` is the backbone):
     no_global       DaRec<X>, darec_global: False
     no_local        DaRec<X>, darec_local: False
     hungarian       DaRec<X>, darec_matching: hungarian (optimal instead of greedy centre matching)
+    NAME:k=v,...    that variant with RecBole settings of its own, as a row of its own: e.g.
+                    con:con_weight=0.0001 beside con, when RLMRec's default weight does not train
+                    on a backbone (SimGCL on ml-100k, docs/claim.md)
 
 Runs go to ``<output>.runs.csv`` as in ``reproduce.py``: resumable, a changed setting is run again,
 and parallel invocations may share it. ``--reuse results/darec-gain.runs.csv`` copies runs that
@@ -67,7 +70,9 @@ def parse_args(argv=None):
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument("--backbones", nargs="+", default=["LightGCN", "SGL", "SimGCL"])
     parser.add_argument("--datasets", nargs="+", default=["ml-100k", "steam"])
-    parser.add_argument("--variants", nargs="+", default=list(VARIANTS), choices=list(VARIANTS), metavar="VARIANT")
+    parser.add_argument("--variants", nargs="+", default=list(VARIANTS), metavar="VARIANT",
+                        help="names from the list above; NAME:key=value[,key=value] is that variant with "
+                             "RecBole settings of its own (e.g. con:con_weight=0.0001), a row of its own")
     parser.add_argument("--seeds", type=int, nargs="+", default=[1, 2, 3])
     parser.add_argument("--config", action="append", default=[], metavar="DATASET=a.yaml,b.yaml")
     parser.add_argument("--output", default=os.path.join("results", "claim"))
@@ -80,6 +85,11 @@ def parse_args(argv=None):
     if bad:
         parser.error(f"unrecognised arguments {bad}: RecBole settings are given as --key=value")
     overrides = dict(arg[2:].split("=", 1) for arg in extra)
+    for variant in args.variants:
+        try:
+            variant_setting(variant)
+        except ValueError as error:
+            parser.error(f"--variants {variant!r}: {error}")
     if "darec" not in args.variants:
         parser.error("--variants must include darec: every comparison is against it")
     config = dict(GRIDS["darec"]["config"])
@@ -106,12 +116,31 @@ def config_files(args, dataset, backbone):
     return [path.format(dataset=dataset, backbone=backbone) for path in args.config[dataset]]
 
 
+def variant_setting(variant):
+    r"""(model template, RecBole settings) of ``variant``: a name of VARIANTS, or ``NAME:key=value,...``
+    (that variant with settings of its own)."""
+    name, colon, own = variant.partition(":")
+    if name not in VARIANTS:
+        raise ValueError(f"unknown variant {name!r}; expected one of {list(VARIANTS)}")
+    model, extra = VARIANTS[name]
+    pairs = [pair for pair in own.split(",") if pair]
+    if colon and (not pairs or any("=" not in pair or not pair.partition("=")[0] for pair in pairs)):
+        raise ValueError(f"expected {name}:key=value[,key=value], got {variant!r}")
+    return model, {**extra, **dict(pair.split("=", 1) for pair in pairs)}
+
+
+def rival_kind(variant):
+    r"""``base``, ``con`` or ``gen`` for a rival of DaRec (with or without settings of its own), else None."""
+    name = variant.partition(":")[0]
+    return name if name in RIVALS else None
+
+
 def cells(args, overrides):
     r"""(dataset, backbone, variant, model, RecBole overrides, setting fingerprint) of every cell."""
     for dataset in args.datasets:
         for backbone in args.backbones:
             for variant in args.variants:
-                model, extra = VARIANTS[variant]
+                model, extra = variant_setting(variant)
                 settings = {**overrides, **extra}
                 fingerprint = setting_fingerprint(config_files(args, dataset, backbone), settings)
                 yield dataset, backbone, variant, model.format(X=backbone), settings, fingerprint
@@ -156,11 +185,12 @@ def compare(runs_by_variant, metric, ours="darec"):
 def verdict(backbone, comparison):
     r"""A sentence per backbone: does DaRec beat Con and Gen (and the base) here?"""
     parts = []
-    for rival in RIVALS:
+    rivals = [v for v in dict.fromkeys(v for m in HEADLINE for v in comparison.get(m, {})) if rival_kind(v)]
+    for rival in sorted(rivals, key=lambda v: (RIVALS.index(rival_kind(v)), v)):
         found = [(m, comparison[m][rival]) for m in HEADLINE if rival in comparison.get(m, {})]
-        if not found:
-            continue
-        name = {"base": backbone, "con": f"{backbone}-Con", "gen": f"{backbone}-Gen"}[rival]
+        name = {"base": backbone, "con": f"{backbone}-Con", "gen": f"{backbone}-Gen"}[rival_kind(rival)]
+        if ":" in rival:
+            name += f" ({rival.partition(':')[2]})"
         significant = [m for m, (_, p, _) in found if p is not None and p < 0.05]
         sign = {m: d for m, (d, _, _) in found}
         if significant and all(sign[m] > 0 for m in significant):

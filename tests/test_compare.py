@@ -47,7 +47,7 @@ def test_compare_runs_every_variant_once_and_writes_the_claim_table(tmp_path):
     output = os.path.join(str(tmp_path), "results", "claim")
     argv = [sys.executable, os.path.join(REPO, "run_scripts", "compare.py"), "--backbones", "LightGCN",
             "--datasets", "tiny", "--config", f"tiny={config}", "--variants", "base", "con", "gen", "darec",
-            "no_local", "--seeds", "1", "2", "--output", output, "--epochs=1"]
+            "no_local", "con:con_weight=0.5", "--seeds", "1", "2", "--output", output, "--epochs=1"]
     env = {**os.environ, "PYTHONPATH": REPO}
     first = subprocess.run(argv, capture_output=True, text=True, timeout=900, cwd=str(tmp_path), env=env)
     assert first.returncode == 0, first.stderr[-3000:]
@@ -55,15 +55,19 @@ def test_compare_runs_every_variant_once_and_writes_the_claim_table(tmp_path):
         runs = list(csv.DictReader(f))
     assert sorted((r["variant"], r["model"], r["seed"]) for r in runs) == sorted(
         (v, m, s) for v, m in [("base", "LightGCN"), ("con", "LightGCNCon"), ("gen", "LightGCNGen"),
-                               ("darec", "DaRecLightGCN"), ("no_local", "DaRecLightGCN")] for s in ("1", "2"))
+                               ("darec", "DaRecLightGCN"), ("no_local", "DaRecLightGCN"),
+                               ("con:con_weight=0.5", "LightGCNCon")] for s in ("1", "2"))
     settings = {r["variant"]: r["setting"] for r in runs}
     assert settings["no_local"] != settings["darec"]  # the ablation's override is part of its setting
+    assert settings["con:con_weight=0.5"] != settings["con"]
     report = open(output + "-tiny.md").read()
     assert "| con | LightGCNCon | 2 |" in report and "| no_local | DaRecLightGCN | 2 |" in report
+    assert "| con:con_weight=0.5 | LightGCNCon | 2 |" in report
+    assert "LightGCN-Con (con_weight=0.5)" in report.split("## Verdict")[1]
     assert "| gen | " in report.split("DaRec against each")[1]
     assert "- **LightGCN**: DaRecLightGCN " in report and "LightGCN-Con" in report.split("## Verdict")[1]
     again = subprocess.run(argv, capture_output=True, text=True, timeout=900, cwd=str(tmp_path), env=env)
-    assert again.returncode == 0 and again.stdout.count("done earlier") == 10
+    assert again.returncode == 0 and again.stdout.count("done earlier") == 12
 
 
 def test_compare_refuses_a_grid_without_darec_and_unknown_variants():
@@ -107,3 +111,26 @@ def test_compare_refuses_a_missing_reuse_file(tmp_path):
     argv = [sys.executable, os.path.join(REPO, "run_scripts", "compare.py"), "--reuse", str(tmp_path / "nope.csv")]
     completed = subprocess.run(argv, capture_output=True, text=True, timeout=120, cwd=REPO)
     assert completed.returncode == 2 and "nope.csv" in completed.stderr
+
+
+def test_a_variant_with_settings_of_its_own_is_its_own_cell_and_verdict():
+    compare = _load()
+    assert compare.variant_setting("con") == ("{X}Con", {})
+    assert compare.variant_setting("con:con_weight=0.0001,con_tau=0.5") == (
+        "{X}Con", {"con_weight": "0.0001", "con_tau": "0.5"})
+    assert compare.variant_setting("no_local:darec_weight=0.3") == (
+        "DaRec{X}", {"darec_local": False, "darec_weight": "0.3"})
+    for bad in ("con:", "con:con_weight", "con:=1", "nonsense:con_weight=1"):
+        with pytest.raises(ValueError):
+            compare.variant_setting(bad)
+    comparison = {"recall@20": {"con": (-0.05, 0.01, 3), "con:con_weight=0.0001": (0.02, 0.04, 3)},
+                  "ndcg@20": {"con": (-0.04, 0.02, 3), "con:con_weight=0.0001": (0.01, 0.3, 3)}}
+    text = compare.verdict("SimGCL", comparison)
+    assert "DaRecSimGCL loses to SimGCL-Con: recall@20 -5.0%" in text
+    assert "DaRecSimGCL beats SimGCL-Con (con_weight=0.0001): recall@20 +2.0%" in text
+
+
+def test_a_malformed_variant_is_refused_by_the_command_line():
+    argv = [sys.executable, os.path.join(REPO, "run_scripts", "compare.py"), "--variants", "darec", "con:con_weight"]
+    completed = subprocess.run(argv, capture_output=True, text=True, timeout=120, cwd=REPO)
+    assert completed.returncode == 2 and "con:con_weight" in completed.stderr and "key=value" in completed.stderr
