@@ -33,6 +33,14 @@ def trainer_for(root, model, **overrides):
     return get_trainer(config["MODEL_TYPE"], config["model"])(config, recommender), train, valid
 
 
+def interrupted_run(root, model, resume_file, at=INTERRUPTED_AT, **overrides):
+    r"""Train ``model`` with ``resume_file`` until an interruption before epoch ``at``."""
+    first, train, valid = trainer_for(root, model, resume_file=resume_file, **overrides)
+    interrupt_at(first, at)
+    with pytest.raises(Interrupted):
+        first.fit(train, valid, verbose=False)
+
+
 def assert_same_weights(a, b):
     a, b = a.state_dict(), b.state_dict()
     assert a.keys() == b.keys()
@@ -51,11 +59,7 @@ def test_an_interrupted_run_resumes_to_the_uninterrupted_runs_weights_and_scores
     whole, train, valid = trainer_for(tiny, model, checkpoint_dir=str(tiny / "whole"), **overrides)
     whole_score, whole_result = whole.fit(train, valid, verbose=False)
 
-    first, train, valid = trainer_for(tiny, model, checkpoint_dir=str(tiny / "parts"),
-                                      resume_file=resume_file, **overrides)
-    interrupt_at(first, INTERRUPTED_AT)
-    with pytest.raises(Interrupted):
-        first.fit(train, valid, verbose=False)
+    interrupted_run(tiny, model, resume_file, checkpoint_dir=str(tiny / "parts"), **overrides)
     state = read_resume_state(resume_file)
     assert state["epoch"] == INTERRUPTED_AT - 1
     if "darec_interval" in overrides:  # otherwise the case would not test the phase
@@ -76,11 +80,7 @@ def test_without_the_random_states_the_continuation_differs(tiny, monkeypatch):
 
     whole, train, valid = trainer_for(tiny, "SGL", checkpoint_dir=str(tiny / "whole"))
     whole.fit(train, valid, verbose=False)
-    first, train, valid = trainer_for(tiny, "SGL", checkpoint_dir=str(tiny / "parts"),
-                                      resume_file=str(tiny / "run.resume"))
-    interrupt_at(first, INTERRUPTED_AT)
-    with pytest.raises(Interrupted):
-        first.fit(train, valid, verbose=False)
+    interrupted_run(tiny, "SGL", str(tiny / "run.resume"), checkpoint_dir=str(tiny / "parts"))
     monkeypatch.setattr(resume, "_restore_random_states", lambda states, train_data: None)
     second, train, valid = trainer_for(tiny, "SGL", checkpoint_dir=str(tiny / "parts"),
                                        resume_file=str(tiny / "run.resume"))
@@ -134,10 +134,7 @@ def test_without_the_key_nothing_is_written(tiny):
 
 def test_a_state_of_another_model_is_refused_naming_both(tiny):
     path = str(tiny / "run.resume")
-    first, train, valid = trainer_for(tiny, "LightGCN", resume_file=path)
-    interrupt_at(first, 2)
-    with pytest.raises(Interrupted):
-        first.fit(train, valid, verbose=False)
+    interrupted_run(tiny, "LightGCN", path, at=2)
     other, train, valid = trainer_for(tiny, "SGL", resume_file=path)
     with pytest.raises(ValueError, match=r"resume_file: .*run\.resume holds a run of LightGCN on tiny, not of SGL on tiny"):
         other.fit(train, valid, verbose=False)
@@ -157,10 +154,7 @@ def test_a_file_that_is_not_a_resume_state_is_refused(tiny, content):
 
 def test_a_lost_best_checkpoint_is_refused_before_training(tiny):
     path = str(tiny / "run.resume")
-    first, train, valid = trainer_for(tiny, "LightGCN", resume_file=path)
-    interrupt_at(first, 2)
-    with pytest.raises(Interrupted):
-        first.fit(train, valid, verbose=False)
+    interrupted_run(tiny, "LightGCN", path, at=2)
     os.remove(read_resume_state(path)["best_model_file"])
     second, train, valid = trainer_for(tiny, "LightGCN", resume_file=path)
     with pytest.raises(FileNotFoundError, match="best checkpoint .* is gone"):
