@@ -292,7 +292,9 @@ def train_cell(runs_path, folder, label, model, dataset, seed, config_files, ove
             return None
         row = train(model, dataset, seed, config_files, overrides, resume_dir=folder)
         runs = append_run(runs_path, {**bookkeeping, **row})
-    shutil.rmtree(folder, ignore_errors=True)
+        # Still holding the cell: an invocation that claims it next finds a fresh folder, not one
+        # vanishing under its run.
+        shutil.rmtree(folder, ignore_errors=True)
     with contextlib.suppress(OSError):  # only when no other cell is under way
         os.rmdir(os.path.dirname(folder))
     return runs
