@@ -135,7 +135,7 @@ def resumable(fit):
         start = time.perf_counter()
 
         def after_validation(epoch_idx, valid_score):
-            if self.cur_step == 0:  # RecBole's early_stopping zeroes it on a strict improvement
+            if self.cur_step == 0:  # RecBole's early_stopping zeroes it when the score ties or beats the best
                 progress["best_epoch"] = epoch_idx + 1
             seconds = progress["seconds"] + time.perf_counter() - start
             write_resume_state(self, path, epoch_idx, train_data, progress["best_epoch"], seconds)
