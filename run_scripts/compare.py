@@ -47,8 +47,8 @@ sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
 
 from demo import mean_std  # noqa: E402
 from reproduce import (  # noqa: E402
-    GRIDS, append_run, cell_folder, one_per_seed, prepare_output, read_runs, setting_fingerprint, train_cell,
-    write_csv)
+    GRIDS, append_run, cell_folder, ensure_ml100k_vectors, one_per_seed, prepare_output, read_runs,
+    setting_fingerprint, train_cell, write_csv)
 
 VARIANTS = {
     "base": ("{X}", {}),
@@ -283,6 +283,9 @@ def main(argv=None):
                 write_csv(f"{output}-{dataset}.csv", rows)
             print(text, flush=True)
 
+    if not args.report_only:
+        ensure_ml100k_vectors([(dataset, model, config_files(args, dataset, backbone))
+                               for dataset, backbone, _, model, _, _ in grid])
     for seed in [] if args.report_only else args.seeds:
         for dataset, backbone, variant, model, settings, fingerprint in grid:
             done = [r for r in read_runs(runs_path) if (r["dataset"], r["backbone"], r["variant"], r["seed"],

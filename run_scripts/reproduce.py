@@ -12,7 +12,8 @@ Grids:
              and RLMRecLightGCN (RLMRec's own LightGCN) are both compared with its LightGCN row.
   darec:     LightGCN, SGL, SimGCL and their DaRec versions on ml-100k (properties/ml-100k-demo.yaml)
              and steam (properties/rlmrec.yaml); the relative gain of each DaRec<X> over <X> and
-             whether it exceeds 2 std.
+             whether it exceeds 2 std. ml-100k's vectors are encoded before the first run if
+             missing (as demo.py does); Steam's come from its builder (docs/datasets.md).
 
 Every finished run is appended at once to ``<output>.runs.csv`` with a fingerprint of its setting
 (config files' content and the --key=value overrides); a rerun skips those cells, so an
@@ -40,7 +41,7 @@ REPO = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
 sys.path.insert(0, REPO)
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
 
-from demo import INTEGER_COLUMNS, _write_atomically, _write_csv, mean_std, train  # noqa: E402
+from demo import INTEGER_COLUMNS, _write_atomically, _write_csv, embed, mean_std, train  # noqa: E402
 
 PUBLISHED = os.path.join(os.path.dirname(os.path.abspath(__file__)), "published_rlmrec_table1.csv")
 RLMREC_YAML = os.path.join("properties", "rlmrec.yaml")
@@ -300,6 +301,28 @@ def train_cell(runs_path, folder, label, model, dataset, seed, config_files, ove
     return runs
 
 
+def needs_llm_vectors(model):
+    r"""Whether ``model`` reads the language-model vectors (DaRec, RLMRec-Con/-Gen)."""
+    import recbole_darec  # noqa: F401  (registers our models with RecBole)
+    from recbole.utils import get_model
+
+    from recbole_darec.model.llm_aligned_recommender import LLMAlignedRecommender
+
+    return issubclass(get_model(model), LLMAlignedRecommender)
+
+
+def ensure_ml100k_vectors(cells):
+    r"""Encode ml-100k's vectors offline (as ``demo.py`` does) before the first run when a cell
+    ``(dataset, model, config files)`` needs them and ``dataset/ml-100k/`` lacks them: on a fresh
+    clone the grid would otherwise train its base models and then stop at the first DaRec cell.
+    Other datasets' vectors come from their builders (docs/datasets.md)."""
+    folder = os.path.join(REPO, "dataset", "ml-100k")
+    present = all(os.path.isfile(os.path.join(folder, f"ml-100k.{side}_llm.npz")) for side in ("user", "item"))
+    needing = [files for dataset, model, files in cells if dataset == "ml-100k" and needs_llm_vectors(model)]
+    if needing and not present:
+        embed("ml-100k", needing[0], "")
+
+
 def prepare_output(name):
     r"""Absolute ``<output>`` and ``<output>.runs.csv``; the folder exists and the cwd is the repo."""
     sys.argv = sys.argv[:1]  # RecBole's Config must not re-read our flags
@@ -336,6 +359,8 @@ def main(argv=None):
             write_csv(output + ".csv", summary_rows(summary))
         return text
 
+    if not args.report_only:
+        ensure_ml100k_vectors([(d, m, config_files(args, d, m)) for d in args.datasets for m in args.models])
     for dataset in [] if args.report_only else args.datasets:
         for seed in args.seeds:
             for model in args.models:

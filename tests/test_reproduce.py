@@ -257,3 +257,24 @@ def test_a_cell_another_invocation_holds_is_skipped(tmp_path):
     assert runs is None and not os.path.exists(tmp_path / "grid.runs.csv")
     with reproduce.claimed(folder) as again:
         assert again  # released when its holder is done
+
+
+def test_ml100k_vectors_are_encoded_before_a_grid_that_needs_them_and_only_then(tmp_path, monkeypatch):
+    reproduce = _load_reproduce()
+    encoded = []
+    monkeypatch.setattr(reproduce, "embed", lambda dataset, files, extra: encoded.append((dataset, files)))
+    monkeypatch.setattr(reproduce, "REPO", str(tmp_path))
+    demo_yaml = ["ml-100k-demo.yaml"]
+
+    reproduce.ensure_ml100k_vectors([("ml-100k", "LightGCN", demo_yaml), ("steam", "DaRecSGL", ["steam.yaml"])])
+    assert encoded == []  # neither a base model on ml-100k nor Steam's vectors are ours to make here
+
+    reproduce.ensure_ml100k_vectors([("ml-100k", "LightGCN", demo_yaml), ("ml-100k", "SimGCLCon", demo_yaml)])
+    assert encoded == [("ml-100k", demo_yaml)]
+
+    folder = tmp_path / "dataset" / "ml-100k"
+    folder.mkdir(parents=True)
+    for side in ("user", "item"):
+        (folder / f"ml-100k.{side}_llm.npz").write_bytes(b"")
+    reproduce.ensure_ml100k_vectors([("ml-100k", "DaRecLightGCN", demo_yaml)])
+    assert len(encoded) == 1  # present: not encoded again
