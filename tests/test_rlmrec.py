@@ -30,6 +30,20 @@ def test_info_nce_by_hand():
         info_nce(rows, rows, rows, 0.0)
 
 
+def test_info_nce_counts_stand_for_repeated_rows():
+    rows = torch.eye(2)
+    counts = torch.tensor([2, 1])
+    # Rows [0, 0, 1] against candidates [0, 0, 1], tau = 1: row 0 scores e^1 twice and e^0 once,
+    # row 1 scores e^0 twice and e^1 once.
+    by_hand = (2 * (-1 + math.log(2 * math.e + 1)) + (-1 + math.log(2 + math.e))) / 3
+    assert info_nce(rows, rows, rows, 1.0, counts, counts).item() == pytest.approx(by_hand)
+    repeated = rows[[0, 0, 1]]
+    assert info_nce(repeated, repeated, repeated, 1.0).item() == pytest.approx(by_hand)
+    # Candidates not repeated: only the weights of the mean change.
+    assert info_nce(rows, rows, rows, 1.0, counts).item() == pytest.approx(
+        (2 + 1) * (-1 + math.log(math.e + 1)) / 3)
+
+
 @pytest.mark.parametrize("model", CON_MODELS + GEN_MODELS)
 def test_each_model_trains_an_epoch_through_run_recbole(tiny, model):
     result = run_recbole(model=model, dataset="tiny", config_dict=tiny_config(tiny))
@@ -47,11 +61,15 @@ def test_loss_terms_are_the_backbones_then_the_alignment(tiny, model):
 
 @pytest.mark.parametrize("negatives", ["all", "batch"])
 def test_con_is_the_weighted_infonce_of_users_positives_and_negatives(tiny, negatives):
+    # One InfoNCE row per batch row, repeats included; the model computes each distinct row once.
     _, _, (train, _, _), model = build(tiny, "LightGCNCon", con_weight=0.3, con_tau=0.5, con_negatives=negatives)
     batch = first_batch(train)
-    losses = model.calculate_loss(batch)
-    user_table, item_table = model.forward()
     users, pos, neg = batch["user_id"], batch["item_id"], batch["neg_item_id"]
+    assert len(users.unique()) < len(users) and len(pos.unique()) < len(pos)  # repeats to fold
+    parameters = [model.user_embedding.weight, model.item_embedding.weight, *model.llm_to_cf.parameters()]
+    loss = model.calculate_loss(batch)[-1]
+    gradients = torch.autograd.grad(loss, parameters)
+    user_table, item_table = model.forward()
     user_llm, item_llm = model.llm_vectors[: model.n_users], model.llm_vectors[model.n_users:]
     mapped_users = model.llm_to_cf(user_llm)
     candidates = mapped_users[1:] if negatives == "all" else mapped_users[users]
@@ -59,7 +77,10 @@ def test_con_is_the_weighted_infonce_of_users_positives_and_negatives(tiny, nega
     for items in (pos, neg):
         mapped = model.llm_to_cf(item_llm[items])
         expected = expected + info_nce(item_table[items], mapped, mapped, 0.5)
-    assert losses[-1].item() == pytest.approx(0.3 * expected.item(), rel=1e-5)
+    expected = 0.3 * expected
+    assert loss.item() == pytest.approx(expected.item(), rel=1e-5)
+    for ours, reference in zip(gradients, torch.autograd.grad(expected, parameters)):
+        assert torch.allclose(ours, reference, rtol=1e-4, atol=1e-7)
 
 
 def test_con_on_sgl_is_scaled_by_the_batch_size_as_sgls_own_terms(tiny):

@@ -43,19 +43,23 @@ class RLMRecConRecommender(LLMAlignedRecommender):
         self.llm_to_cf = mapping_mlp(self.llm_dim, self.cf_dim)
 
     def alignment_losses(self, user_table, item_table, interaction):
-        users = interaction[self.USER_ID]
+        # Each distinct user and item of the batch once, weighted by how often the batch holds it:
+        # the same loss as one row per repeat, at a fraction of the MLP and logits work.
         user_llm = self.llm_vectors[: self.n_users]
         item_llm = self.llm_vectors[self.n_users:]
+        users, user_counts = torch.unique(interaction[self.USER_ID], return_counts=True)
         if self.con_negatives == "all":
             mapped_users = self.llm_to_cf(user_llm[1:])  # row 0 is the [PAD] user
-            positives, candidates = mapped_users[users - 1], mapped_users
+            loss = info_nce(user_table[users], mapped_users[users - 1], mapped_users, self.con_tau, user_counts)
         else:
-            positives = self.llm_to_cf(user_llm[users])
-            candidates = positives
-        loss = info_nce(user_table[users], positives, candidates, self.con_tau)
+            mapped_users = self.llm_to_cf(user_llm[users])
+            loss = info_nce(user_table[users], mapped_users, mapped_users, self.con_tau, user_counts, user_counts)
         item_columns = [self.ITEM_ID] + ([self.NEG_ITEM_ID] if self.NEG_ITEM_ID in interaction else [])
-        for column in item_columns:
-            items = interaction[column]
-            mapped = self.llm_to_cf(item_llm[items])
-            loss = loss + info_nce(item_table[items], mapped, mapped, self.con_tau)
+        columns = [interaction[column] for column in item_columns]
+        batch_items = torch.unique(torch.cat(columns))  # positives and negatives share one MLP pass
+        mapped_batch_items = self.llm_to_cf(item_llm[batch_items])
+        for column in columns:
+            items, counts = torch.unique(column, return_counts=True)
+            mapped = mapped_batch_items[torch.searchsorted(batch_items, items)]
+            loss = loss + info_nce(item_table[items], mapped, mapped, self.con_tau, counts, counts)
         return (self.con_weight * loss,)
