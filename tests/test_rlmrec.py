@@ -39,9 +39,11 @@ def test_info_nce_counts_stand_for_repeated_rows():
     assert info_nce(rows, rows, rows, 1.0, counts, counts).item() == pytest.approx(by_hand)
     repeated = rows[[0, 0, 1]]
     assert info_nce(repeated, repeated, repeated, 1.0).item() == pytest.approx(by_hand)
-    # Candidates not repeated: only the weights of the mean change.
-    assert info_nce(rows, rows, rows, 1.0, counts).item() == pytest.approx(
-        (2 + 1) * (-1 + math.log(math.e + 1)) / 3)
+    # Candidates not repeated, rows with different losses: row 0 (positive itself) -1 + log(e + 1),
+    # row 1 (positive the other row) 0 + log(1 + e); the mean weighs row 0 twice.
+    positives = rows[[0, 0]]
+    log_sum = math.log(math.e + 1)
+    assert info_nce(rows, positives, rows, 1.0, counts).item() == pytest.approx((2 * (-1 + log_sum) + log_sum) / 3)
 
 
 @pytest.mark.parametrize("model", CON_MODELS + GEN_MODELS)
