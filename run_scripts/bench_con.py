@@ -7,7 +7,7 @@ one whole training step (``calculate_loss``, backward) of ``--model`` with
   (a) one row per batch row, repeats included: the MLP on every row of each item column (and of
       the user column with ``con_negatives: batch``), B x B logits (our layout before this bench), and
   (b) ours, ``RLMRecConRecommender.alignment_losses``: each distinct user and item once, through
-      the MLP and as anchor and candidate, weighted by its count (``rlmrec_alignment.info_nce``),
+      the MLP and as anchor and candidate, weighted by its count (``contrastive.info_nce``),
 and prints the wall time of each (median and inter-quartile range over interleaved repeats after
 warm-up), the speed-up, and the largest difference in the Con loss and in the gradients (float32).
 The model's noise (SimGCL) is re-seeded identically for both, so the two steps see the same views.
@@ -31,7 +31,7 @@ from _bench_common import (  # noqa: E402
     fmt_median_iqr_ms, machine_description, machine_speed_probe, markdown_table, resolve_device,
     time_round_robin)
 
-from recbole_darec.model.rlmrec_alignment import info_nce  # noqa: E402
+from recbole_darec.model.contrastive import info_nce, own_rows  # noqa: E402
 
 
 def every_row_alignment(self, user_table, item_table, interaction):
@@ -39,15 +39,14 @@ def every_row_alignment(self, user_table, item_table, interaction):
     users = interaction[self.USER_ID]
     user_llm, item_llm = self.llm_vectors[: self.n_users], self.llm_vectors[self.n_users:]
     if self.con_negatives == "all":
-        mapped_users = self.llm_to_cf(user_llm[1:])
-        positives, candidates = mapped_users[users - 1], mapped_users
+        candidates, positive_columns = self.llm_to_cf(user_llm[1:]), users - 1
     else:
-        positives = candidates = self.llm_to_cf(user_llm[users])
-    loss = info_nce(user_table[users], positives, candidates, self.con_tau)
+        candidates, positive_columns = self.llm_to_cf(user_llm[users]), own_rows(users)
+    loss = info_nce(user_table[users], candidates, positive_columns, self.con_tau)
     for column in (self.ITEM_ID, self.NEG_ITEM_ID):
         items = interaction[column]
         mapped = self.llm_to_cf(item_llm[items])
-        loss = loss + info_nce(item_table[items], mapped, mapped, self.con_tau)
+        loss = loss + info_nce(item_table[items], mapped, own_rows(items), self.con_tau)
     return (self.con_weight * loss,)
 
 

@@ -12,7 +12,8 @@ from recbole.quick_start import run_recbole
 from conftest import tiny_config
 from helpers import build, first_batch
 from recbole_darec import DaRecRecommender, DaRecSGL, SimGCL, register_model
-from recbole_darec.model.simgcl import direction_preserving_noise, info_nce, info_nce_against_all
+from recbole_darec.model.contrastive import info_nce, own_rows
+from recbole_darec.model.simgcl import direction_preserving_noise, info_nce_against_all
 
 DAREC_FAMILY = ["DaRecSGL", "DaRecSimGCL", "DaRecBPR", "DaRecNGCF"]
 DAREC_TERMS = ("orthogonal", "uniformity", "global", "local")
@@ -106,13 +107,13 @@ def test_info_nce_on_hand_checkable_views():
     # Orthonormal rows, identical views, tau = 1: logits = I, so each row's loss is
     # -log(e / (e + n - 1)).
     views = torch.eye(4)
-    assert info_nce(views, views, 1.0).item() == pytest.approx(-math.log(math.e / (math.e + 3)))
+    assert info_nce(views, views, own_rows(views), 1.0).item() == pytest.approx(-math.log(math.e / (math.e + 3)))
     # The views are cosine-normalised first: scaling a row changes nothing.
-    assert info_nce(3 * views, views, 1.0).item() == pytest.approx(-math.log(math.e / (math.e + 3)))
+    assert info_nce(3 * views, views, own_rows(views), 1.0).item() == pytest.approx(-math.log(math.e / (math.e + 3)))
     # Swapped positives (row i matches row 1 - i): positive logit 0, one negative at 1/tau.
     swapped = torch.tensor([[0.0, 1.0], [1.0, 0.0]])
     expected = -math.log(1 / (1 + math.exp(1 / 0.5)))
-    assert info_nce(torch.eye(2), swapped, 0.5).item() == pytest.approx(expected)
+    assert info_nce(torch.eye(2), swapped, own_rows(swapped), 0.5).item() == pytest.approx(expected)
 
 
 @pytest.mark.parametrize("include_ego, layer_combination, expected_weights", [
@@ -164,7 +165,7 @@ def test_info_nce_against_all_rows_on_hand_checkable_views():
     expected = -math.log(math.e / (math.e + 3))
     assert info_nce_against_all(everyone, everyone, rows, 1.0).item() == pytest.approx(expected)
     # Against the batch's unique rows only (SimGCL's default), the same anchors have 1 negative.
-    assert info_nce(everyone[[0, 2]], everyone[[0, 2]], 1.0).item() == pytest.approx(
+    assert info_nce(everyone[[0, 2]], everyone[[0, 2]], torch.arange(2), 1.0).item() == pytest.approx(
         -math.log(math.e / (math.e + 1)))
     # A negative only the whole table holds changes the loss: row 3 of view 2 made equal to row 0.
     view_2 = everyone.clone()

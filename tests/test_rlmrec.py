@@ -8,7 +8,7 @@ from recbole.quick_start import run_recbole
 
 from conftest import tiny_config
 from helpers import build, first_batch
-from recbole_darec.model.rlmrec_alignment import info_nce
+from recbole_darec.model.contrastive import info_nce, own_rows
 
 CON_MODELS = ["LightGCNCon", "SGLCon", "SimGCLCon"]
 GEN_MODELS = ["LightGCNGen", "SGLGen", "SimGCLGen"]
@@ -19,31 +19,53 @@ def _grad_norm(parameters):
     return sum(p.grad.abs().sum().item() for p in parameters if p.grad is not None)
 
 
+def one_row_per_repeat_info_nce(anchors, positives, candidates, tau):
+    r"""RLMRec's InfoNCE written out, one row per batch row: the reference for ``info_nce``."""
+    anchors, positives, candidates = (torch.nn.functional.normalize(x, dim=1) for x in (anchors, positives, candidates))
+    scores = anchors @ candidates.T / tau
+    return (torch.logsumexp(scores, dim=1) - (anchors * positives).sum(dim=1) / tau).mean()
+
+
 def test_info_nce_by_hand():
     rows = torch.tensor([[1.0, 0.0], [0.0, 3.0]])  # lengths do not matter: cosine
     # Each row: -cos(a, a) / 1 + log(e^1 + e^0).
-    assert info_nce(rows, rows, rows, 1.0).item() == pytest.approx(-1 + math.log(math.e + 1))
-    anchor, positive = torch.tensor([[1.0, 0.0]]), torch.tensor([[2.0, 0.0]])
-    candidates = torch.tensor([[0.0, 1.0], [-1.0, 0.0]])  # the positive is not a candidate here
-    assert info_nce(anchor, positive, candidates, 0.5).item() == pytest.approx(-2 + math.log(1 + math.exp(-2)))
+    assert info_nce(rows, rows, own_rows(rows), 1.0).item() == pytest.approx(-1 + math.log(math.e + 1))
+    # Anchor [1, 0] against candidates [0, 1], [2, 0], [-1, 0] at tau 0.5, positive column 1:
+    # -2 + log(e^0 + e^2 + e^-2).
+    anchor = torch.tensor([[1.0, 0.0]])
+    candidates = torch.tensor([[0.0, 1.0], [2.0, 0.0], [-1.0, 0.0]])
+    expected = -2 + math.log(1 + math.exp(2) + math.exp(-2))
+    assert info_nce(anchor, candidates, torch.tensor([1]), 0.5).item() == pytest.approx(expected)
+    # The positive's column decides which score is pulled up: column 0 gives -0 + the same log-sum.
+    assert info_nce(anchor, candidates, torch.tensor([0]), 0.5).item() == pytest.approx(expected + 2)
     with pytest.raises(ValueError, match="temperature"):
-        info_nce(rows, rows, rows, 0.0)
+        info_nce(rows, rows, own_rows(rows), 0.0)
 
 
 def test_info_nce_counts_stand_for_repeated_rows():
     rows = torch.eye(2)
     counts = torch.tensor([2, 1])
     # Rows [0, 0, 1] against candidates [0, 0, 1], tau = 1: row 0 scores e^1 twice and e^0 once,
-    # row 1 scores e^0 twice and e^1 once.
+    # row 1 scores e^0 twice and e^1 once; each row's positive is one copy (score 1).
     by_hand = (2 * (-1 + math.log(2 * math.e + 1)) + (-1 + math.log(2 + math.e))) / 3
-    assert info_nce(rows, rows, rows, 1.0, counts, counts).item() == pytest.approx(by_hand)
+    assert info_nce(rows, rows, own_rows(rows), 1.0, counts, counts).item() == pytest.approx(by_hand)
     repeated = rows[[0, 0, 1]]
-    assert info_nce(repeated, repeated, repeated, 1.0).item() == pytest.approx(by_hand)
+    assert info_nce(repeated, repeated, own_rows(repeated), 1.0).item() == pytest.approx(by_hand)
     # Candidates not repeated, rows with different losses: row 0 (positive itself) -1 + log(e + 1),
     # row 1 (positive the other row) 0 + log(1 + e); the mean weighs row 0 twice.
-    positives = rows[[0, 0]]
     log_sum = math.log(math.e + 1)
-    assert info_nce(rows, positives, rows, 1.0, counts).item() == pytest.approx((2 * (-1 + log_sum) + log_sum) / 3)
+    assert info_nce(rows, rows, torch.tensor([0, 0]), 1.0, counts).item() == pytest.approx((2 * (-1 + log_sum) + log_sum) / 3)
+
+
+def test_info_nce_equals_the_written_out_loss_with_its_gradients():
+    torch.manual_seed(0)
+    anchors, candidates = torch.randn(5, 3, requires_grad=True), torch.randn(7, 3, requires_grad=True)
+    columns = torch.tensor([6, 0, 3, 3, 1])
+    ours = info_nce(anchors, candidates, columns, 0.3)
+    reference = one_row_per_repeat_info_nce(anchors, candidates[columns], candidates, 0.3)
+    assert ours.item() == pytest.approx(reference.item(), rel=1e-6)
+    for a, b in zip(torch.autograd.grad(ours, [anchors, candidates]), torch.autograd.grad(reference, [anchors, candidates])):
+        assert torch.allclose(a, b, atol=1e-6)
 
 
 @pytest.mark.parametrize("model", CON_MODELS + GEN_MODELS)
@@ -75,10 +97,10 @@ def test_con_is_the_weighted_infonce_of_users_positives_and_negatives(tiny, nega
     user_llm, item_llm = model.llm_vectors[: model.n_users], model.llm_vectors[model.n_users:]
     mapped_users = model.llm_to_cf(user_llm)
     candidates = mapped_users[1:] if negatives == "all" else mapped_users[users]
-    expected = info_nce(user_table[users], mapped_users[users], candidates, 0.5)
+    expected = one_row_per_repeat_info_nce(user_table[users], mapped_users[users], candidates, 0.5)
     for items in (pos, neg):
         mapped = model.llm_to_cf(item_llm[items])
-        expected = expected + info_nce(item_table[items], mapped, mapped, 0.5)
+        expected = expected + one_row_per_repeat_info_nce(item_table[items], mapped, mapped, 0.5)
     expected = 0.3 * expected
     assert loss.item() == pytest.approx(expected.item(), rel=1e-5)
     for ours, reference in zip(gradients, torch.autograd.grad(expected, parameters)):
@@ -151,7 +173,7 @@ def test_gen_is_the_weighted_infonce_of_the_masked_rows_reconstructions(tiny):
     model._masked_rows = None
     reconstructed = model.cf_to_llm(torch.cat([user_table, item_table])[rows])
     targets = model.llm_vectors[rows]
-    assert losses[-1].item() == pytest.approx(0.2 * info_nce(reconstructed, targets, targets, 0.5).item(), rel=1e-5)
+    assert losses[-1].item() == pytest.approx(0.2 * one_row_per_repeat_info_nce(reconstructed, targets, targets, 0.5).item(), rel=1e-5)
 
 
 @pytest.mark.parametrize("model", GEN_MODELS)

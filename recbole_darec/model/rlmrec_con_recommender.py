@@ -25,7 +25,8 @@ import torch
 
 from recbole_darec.config_checks import checked_choice
 from recbole_darec.model.llm_aligned_recommender import LLMAlignedRecommender
-from recbole_darec.model.rlmrec_alignment import info_nce, mapping_mlp
+from recbole_darec.model.contrastive import info_nce, own_rows
+from recbole_darec.model.rlmrec_alignment import mapping_mlp
 
 NEGATIVES = ("all", "batch")
 
@@ -50,10 +51,10 @@ class RLMRecConRecommender(LLMAlignedRecommender):
         users, user_counts = torch.unique(interaction[self.USER_ID], return_counts=True)
         if self.con_negatives == "all":
             mapped_users = self.llm_to_cf(user_llm[1:])  # row 0 is the [PAD] user
-            loss = info_nce(user_table[users], mapped_users[users - 1], mapped_users, self.con_tau, user_counts)
+            loss = info_nce(user_table[users], mapped_users, users - 1, self.con_tau, user_counts)
         else:
             mapped_users = self.llm_to_cf(user_llm[users])
-            loss = info_nce(user_table[users], mapped_users, mapped_users, self.con_tau, user_counts, user_counts)
+            loss = info_nce(user_table[users], mapped_users, own_rows(users), self.con_tau, user_counts, user_counts)
         item_columns = [self.ITEM_ID] + ([self.NEG_ITEM_ID] if self.NEG_ITEM_ID in interaction else [])
         columns = [interaction[column] for column in item_columns]
         batch_items = torch.unique(torch.cat(columns))  # positives and negatives share one MLP pass
@@ -61,5 +62,5 @@ class RLMRecConRecommender(LLMAlignedRecommender):
         for column in columns:
             items, counts = torch.unique(column, return_counts=True)
             mapped = mapped_batch_items[torch.searchsorted(batch_items, items)]
-            loss = loss + info_nce(item_table[items], mapped, mapped, self.con_tau, counts, counts)
+            loss = loss + info_nce(item_table[items], mapped, own_rows(items), self.con_tau, counts, counts)
         return (self.con_weight * loss,)

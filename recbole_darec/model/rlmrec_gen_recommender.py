@@ -27,7 +27,8 @@ import torch
 from torch import nn
 
 from recbole_darec.model.llm_aligned_recommender import LLMAlignedRecommender
-from recbole_darec.model.rlmrec_alignment import info_nce, mapping_mlp
+from recbole_darec.model.contrastive import info_nce, own_rows
+from recbole_darec.model.rlmrec_alignment import mapping_mlp
 
 
 class RLMRecGenRecommender(LLMAlignedRecommender):
@@ -68,4 +69,4 @@ class RLMRecGenRecommender(LLMAlignedRecommender):
         rows = self._masked_rows
         reconstructed = self.cf_to_llm(torch.cat([user_table, item_table])[rows])
         targets = self.llm_vectors[rows]
-        return (self.gen_weight * info_nce(reconstructed, targets, targets, self.gen_tau),)
+        return (self.gen_weight * info_nce(reconstructed, targets, own_rows(targets), self.gen_tau),)

@@ -45,6 +45,7 @@ import torch.nn.functional as F
 from recbole.model.general_recommender.lightgcn import LightGCN
 
 from recbole_darec.config_checks import checked_choice
+from recbole_darec.model.contrastive import info_nce, own_rows
 from recbole_darec.model.layer_combination import checked_layer_combination, combine_layers
 
 
@@ -60,14 +61,6 @@ REG_SCOPES = ("batch", "tables")
 CL_NEGATIVES = ("batch", "all")
 
 
-def info_nce(view_1, view_2, tau):
-    r"""Mean InfoNCE of row i of ``view_1`` against row i of ``view_2`` (positive) and every
-    other row of ``view_2`` (negatives), on cosine similarities at temperature ``tau``."""
-    view_1, view_2 = F.normalize(view_1, dim=-1), F.normalize(view_2, dim=-1)
-    logits = view_1 @ view_2.T / tau
-    return F.cross_entropy(logits, torch.arange(len(logits), device=logits.device))
-
-
 def info_nce_against_all(view_1, view_2, rows, tau):
     r"""Mean InfoNCE of ``view_1[rows[k]]`` against ``view_2[rows[k]]`` (positive) and every other
     row of the whole ``view_2`` (negatives), on cosine similarities at temperature ``tau``;
@@ -77,13 +70,8 @@ def info_nce_against_all(view_1, view_2, rows, tau):
     logits row per repeat, with ~25% fewer logits rows on a Yelp batch and the temperature folded
     into the anchors. The (distinct rows x all rows) logits are the whole cost: forward and
     backward are 1.8x faster on Yelp-sized tables (``run_scripts/bench_infonce.py``, docs/benchmarks.md)."""
-    # rlmrec_alignment.info_nce with anchor_counts computes the same, but the positive's column
-    # index lets cross_entropy fuse the log-softmax: 1.2x faster here (bench_infonce.py).
     distinct, counts = torch.unique(rows, return_counts=True)
-    anchors = F.normalize(view_1[distinct], dim=-1) / tau
-    logits = anchors @ F.normalize(view_2, dim=-1).T
-    losses = F.cross_entropy(logits, distinct, reduction="none")
-    return (losses * counts).sum() / len(rows)
+    return info_nce(view_1[distinct], view_2, distinct, tau, anchor_counts=counts)
 
 
 class SimGCL(LightGCN):
@@ -151,6 +139,6 @@ class SimGCL(LightGCN):
         items = torch.unique(interaction[self.ITEM_ID])
         user_view_1, item_view_1 = self.forward(perturbed=True)
         user_view_2, item_view_2 = self.forward(perturbed=True)
-        return info_nce(user_view_1[users], user_view_2[users], self.cl_tau) + info_nce(
-            item_view_1[items], item_view_2[items], self.cl_tau
+        return info_nce(user_view_1[users], user_view_2[users], own_rows(users), self.cl_tau) + info_nce(
+            item_view_1[items], item_view_2[items], own_rows(items), self.cl_tau
         )
