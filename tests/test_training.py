@@ -1,5 +1,6 @@
 """DaRecLightGCN through RecBole's own entry points."""
 
+import ast
 import glob
 import os
 import re
@@ -55,6 +56,27 @@ def test_load_data_and_model_reloads_the_trained_model(tiny, name):
 
     trainer = get_trainer(config["MODEL_TYPE"], config["model"])(config, model)
     assert trainer.evaluate(test_data, load_best_model=False) == result["test_result"]
+
+
+def test_load_data_and_model_evaluates_in_a_fresh_process(tiny):
+    r"""A fresh process builds no ``Config``, so nothing has put back numpy's removed ``np.float``
+    that RecBole's NDCG uses: reloading a checkpoint and evaluating it must still work."""
+    result = run_recbole(model="DaRecLightGCN", dataset="tiny", config_dict=tiny_config(tiny))
+    (checkpoint,) = glob.glob(os.path.join(tiny, "saved", "DaRecLightGCN-*.pth"))
+    script = (
+        "import sys, recbole_darec\n"
+        "from recbole.quick_start import load_data_and_model\n"
+        "from recbole.utils import get_trainer\n"
+        "config, model, _, _, _, test_data = load_data_and_model(sys.argv[1])\n"
+        "trainer = get_trainer(config['MODEL_TYPE'], config['model'])(config, model)\n"
+        "print('RESULT', dict(trainer.evaluate(test_data, load_best_model=False)))\n"
+    )
+    repo = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
+    completed = subprocess.run([sys.executable, "-c", script, checkpoint], capture_output=True, text=True,
+                               cwd=tiny, timeout=300, env={**os.environ, "PYTHONPATH": repo})
+    assert completed.returncode == 0, completed.stderr[-3000:]
+    (line,) = [l for l in completed.stdout.splitlines() if l.startswith("RESULT ")]
+    assert ast.literal_eval(line[len("RESULT "):]) == dict(result["test_result"])
 
 
 def test_objective_function_finds_our_model(tiny):
