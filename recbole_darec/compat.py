@@ -9,10 +9,10 @@ Applied once, on ``import recbole_darec``; each fix is scoped to RecBole's own c
 * scipy >= 1.13 removed ``dok_matrix._update``, which the adjacency builders of LightGCN, NGCF,
   GCMC, NCL, SpectralCF, KGIN and MCCLK call. It is restored as a plain dict update.
 * numpy >= 1.24 removed ``np.float`` and friends; RecBole's own ``Config`` puts them back
-  (``Config.compatibility_settings``) when it is built, but ``load_data_and_model`` unpickles the
-  checkpoint's ``Config`` instead of building one, so in a fresh process RecBole's NDCG then
-  fails on ``np.float``. ``load_data_and_model`` runs the loaded ``Config``'s settings as its
-  constructor would have.
+  (``Config.compatibility_settings``) when it is built, but ``load_data_and_model`` (or a user's
+  own ``torch.load`` of a checkpoint) unpickles the checkpoint's ``Config`` instead of building
+  one, so in a fresh process RecBole's NDCG then fails on ``np.float``. An unpickled ``Config``
+  now runs those settings as its constructor would have.
 * pandas 2.x warns once per field and file about RecBole's chained ``inplace=True`` fills; those
   warnings (and torch's deprecation notes about RecBole's calls) are silenced for RecBole's
   modules only. pandas 3 makes those fills silent no-ops (copy-on-write), so setup.py pins
@@ -49,30 +49,24 @@ def _trusting_recbole_checkpoints(function):
     return wrapper
 
 
-def _with_config_compatibility(load_data_and_model):
-    if getattr(load_data_and_model, "_recbole_darec_compatible", False):
-        return load_data_and_model
-
-    @functools.wraps(load_data_and_model)
-    def wrapper(*args, **kwargs):
-        loaded = load_data_and_model(*args, **kwargs)
-        loaded[0].compatibility_settings()
-        return loaded
-
-    wrapper._recbole_darec_compatible = True
-    return wrapper
+def _unpickled_config_state(self, state):
+    self.__dict__.update(state)
+    self.compatibility_settings()
 
 
 def _patch_checkpoint_loading():
     import recbole.quick_start
     import recbole.quick_start.quick_start as quick_start
+    from recbole.config import Config
     from recbole.trainer import Trainer
 
     Trainer.evaluate = _trusting_recbole_checkpoints(Trainer.evaluate)
     Trainer.resume_checkpoint = _trusting_recbole_checkpoints(Trainer.resume_checkpoint)
-    load = _with_config_compatibility(_trusting_recbole_checkpoints(quick_start.load_data_and_model))
+    load = _trusting_recbole_checkpoints(quick_start.load_data_and_model)
     quick_start.load_data_and_model = load
     recbole.quick_start.load_data_and_model = load
+    # Checkpoints pickle RecBole's Config; unpickling skips its constructor's numpy settings.
+    Config.__setstate__ = _unpickled_config_state
 
 
 def _dok_update(self, data):

@@ -79,6 +79,23 @@ def test_load_data_and_model_evaluates_in_a_fresh_process(tiny):
     assert ast.literal_eval(line[len("RESULT "):]) == dict(result["test_result"])
 
 
+def test_unpickled_config_restores_numpy_aliases_in_a_fresh_process(tiny):
+    r"""Users who ``torch.load`` a checkpoint themselves unpickle RecBole's ``Config`` too."""
+    run_recbole(model="DaRecLightGCN", dataset="tiny", config_dict=tiny_config(tiny))
+    (checkpoint,) = glob.glob(os.path.join(tiny, "saved", "DaRecLightGCN-*.pth"))
+    script = (
+        "import sys, numpy, torch, recbole_darec\n"
+        "before = hasattr(numpy, 'float')\n"
+        "config = torch.load(sys.argv[1], weights_only=False)['config']\n"
+        "print('ALIASES', before, numpy.float is numpy.float64, config['model'])\n"
+    )
+    repo = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
+    completed = subprocess.run([sys.executable, "-c", script, checkpoint], capture_output=True, text=True,
+                               cwd=tiny, timeout=300, env={**os.environ, "PYTHONPATH": repo})
+    assert completed.returncode == 0, completed.stderr[-3000:]
+    assert "ALIASES False True DaRecLightGCN" in completed.stdout
+
+
 def test_objective_function_finds_our_model(tiny):
     result = objective_function(
         config_dict=tiny_config(tiny, model="DaRecLightGCN", dataset="tiny"), saved=False
