@@ -39,6 +39,14 @@ def test_verdict_words_follow_sign_and_significance():
     assert "DaRecLightGCN loses to LightGCN-Gen" in text
 
 
+def test_verdict_on_one_paired_seed_claims_no_significance_either_way():
+    compare = _load()
+    comparison = {"recall@20": {"base": (-0.005, None, 1)}, "ndcg@20": {"base": (-0.007, None, 1)}}
+    text = compare.verdict("SGL", comparison)
+    assert text.startswith("DaRecSGL cannot yet be tested against SGL (1 paired seed; the t-test needs 2): ")
+    assert "recall@20 -0.5% (p=n/a)" in text and "significantly" not in text
+
+
 def test_compare_runs_every_variant_once_and_writes_the_claim_table(tmp_path):
     write_tiny_dataset(str(tmp_path))
     config = os.path.join(str(tmp_path), "tiny.yaml")
