@@ -372,11 +372,13 @@ def main(argv=None):
                     print(f"  {model} on {dataset} seed {seed}: done earlier ({runs_path})", flush=True)
                     continue
                 folder = cell_folder(output, dataset, model, seed, setting)
-                runs = train_cell(runs_path, folder, f"{model} on {dataset} seed {seed}", model, dataset, seed,
-                                  config_files(args, dataset, model), overrides,
-                                  {"model": model, "dataset": dataset, "setting": setting})
-                if runs is not None:
+                trained = train_cell(runs_path, folder, f"{model} on {dataset} seed {seed}", model, dataset, seed,
+                                     config_files(args, dataset, model), overrides,
+                                     {"model": model, "dataset": dataset, "setting": setting})
+                if trained is not None:
+                    runs = trained
                     write_reports()
+    runs = read_runs(runs_path)  # with the cells other invocations finished meanwhile
     print("\n" + write_reports())
     print(f"written: {output}.md, .csv and .runs.csv")
 

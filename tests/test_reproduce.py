@@ -268,6 +268,24 @@ def test_a_cell_another_invocation_holds_is_skipped(tmp_path):
         assert again  # released when its holder is done
 
 
+def test_an_invocation_whose_every_cell_another_holds_still_writes_its_report(tmp_path):
+    config = tmp_path / "c.yaml"
+    config.write_text("epochs: 1\n")
+    output = str(tmp_path / "grid")
+    reproduce = _load_reproduce()
+    setting = reproduce.setting_fingerprint([str(config)], {})
+    reproduce.write_csv(output + ".runs.csv", [{"model": "LightGCN", "dataset": "yelp", "setting": setting,
+                                                "seed": 1, "recall@20": 0.1, "ndcg@20": 0.05, "best_valid": 0.1,
+                                                "seconds": 1.0}])
+    with reproduce.claimed(reproduce.cell_folder(output, "yelp", "LightGCN", 2, setting)) as held:
+        assert held
+        completed = _run(tmp_path, "--models", "LightGCN", "--datasets", "yelp", "--config", f"yelp={config}",
+                         "--output", output, "--seeds", "1", "2")
+    assert completed.returncode == 0, completed.stderr[-3000:]
+    assert "LightGCN on yelp seed 2: another invocation is training it, skipped" in completed.stdout
+    assert "| LightGCN | 1 | 0.1000 |" in open(output + ".md").read()
+
+
 def test_ml100k_vectors_are_encoded_before_a_grid_that_needs_them_and_only_then(tmp_path, monkeypatch):
     reproduce = _load_reproduce()
     encoded = []
