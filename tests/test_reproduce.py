@@ -150,7 +150,8 @@ def test_each_cell_reads_its_backbones_setting_and_a_missing_one_is_named(tmp_pa
     assert "yelp/SGL.yaml" in capsys.readouterr().err
 
 
-def test_report_only_tables_the_finished_runs_and_trains_nothing(tmp_path):
+def _finished_lightgcn_runs_on_yelp(tmp_path, recalls):
+    r"""A config file, an output path and its runs file holding LightGCN runs (seed i+1: recalls[i])."""
     config = tmp_path / "c.yaml"
     config.write_text("epochs: 1\n")
     output = str(tmp_path / "grid")
@@ -158,7 +159,12 @@ def test_report_only_tables_the_finished_runs_and_trains_nothing(tmp_path):
     setting = reproduce.setting_fingerprint([str(config)], {})
     reproduce.write_csv(output + ".runs.csv", [
         {"model": "LightGCN", "dataset": "yelp", "setting": setting, "seed": seed, "recall@20": value,
-         "ndcg@20": value / 2, "best_valid": value, "seconds": 1.0} for seed, value in ((1, 0.10), (2, 0.12))])
+         "ndcg@20": value / 2, "best_valid": value, "seconds": 1.0} for seed, value in enumerate(recalls, 1)])
+    return reproduce, config, output, setting
+
+
+def test_report_only_tables_the_finished_runs_and_trains_nothing(tmp_path):
+    _, config, output, _ = _finished_lightgcn_runs_on_yelp(tmp_path, [0.10, 0.12])
     completed = _run(tmp_path, "--models", "LightGCN", "SGL", "--datasets", "yelp", "--config", f"yelp={config}",
                      "--output", output, "--seeds", "1", "2", "3", "--report-only")
     assert completed.returncode == 0, completed.stderr[-3000:]
@@ -269,14 +275,7 @@ def test_a_cell_another_invocation_holds_is_skipped(tmp_path):
 
 
 def test_an_invocation_whose_every_cell_another_holds_still_writes_its_report(tmp_path):
-    config = tmp_path / "c.yaml"
-    config.write_text("epochs: 1\n")
-    output = str(tmp_path / "grid")
-    reproduce = _load_reproduce()
-    setting = reproduce.setting_fingerprint([str(config)], {})
-    reproduce.write_csv(output + ".runs.csv", [{"model": "LightGCN", "dataset": "yelp", "setting": setting,
-                                                "seed": 1, "recall@20": 0.1, "ndcg@20": 0.05, "best_valid": 0.1,
-                                                "seconds": 1.0}])
+    reproduce, config, output, setting = _finished_lightgcn_runs_on_yelp(tmp_path, [0.10])
     with reproduce.claimed(reproduce.cell_folder(output, "yelp", "LightGCN", 2, setting)) as held:
         assert held
         completed = _run(tmp_path, "--models", "LightGCN", "--datasets", "yelp", "--config", f"yelp={config}",

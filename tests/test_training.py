@@ -58,42 +58,41 @@ def test_load_data_and_model_reloads_the_trained_model(tiny, name):
     assert trainer.evaluate(test_data, load_best_model=False) == result["test_result"]
 
 
+def _trained_checkpoint_read_in_a_fresh_process(tiny, script):
+    r"""Train DaRecLightGCN on ``tiny``; run ``script`` on its checkpoint in a new interpreter."""
+    result = run_recbole(model="DaRecLightGCN", dataset="tiny", config_dict=tiny_config(tiny))
+    (checkpoint,) = glob.glob(os.path.join(tiny, "saved", "DaRecLightGCN-*.pth"))
+    repo = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
+    completed = subprocess.run([sys.executable, "-c", script, checkpoint], capture_output=True, text=True,
+                               cwd=tiny, timeout=300, env={**os.environ, "PYTHONPATH": repo})
+    assert completed.returncode == 0, completed.stderr[-3000:]
+    return result, completed.stdout
+
+
 def test_load_data_and_model_evaluates_in_a_fresh_process(tiny):
     r"""A fresh process builds no ``Config``, so nothing has put back numpy's removed ``np.float``
     that RecBole's NDCG uses: reloading a checkpoint and evaluating it must still work."""
-    result = run_recbole(model="DaRecLightGCN", dataset="tiny", config_dict=tiny_config(tiny))
-    (checkpoint,) = glob.glob(os.path.join(tiny, "saved", "DaRecLightGCN-*.pth"))
-    script = (
+    result, stdout = _trained_checkpoint_read_in_a_fresh_process(tiny, (
         "import sys, recbole_darec\n"
         "from recbole.quick_start import load_data_and_model\n"
         "from recbole.utils import get_trainer\n"
         "config, model, _, _, _, test_data = load_data_and_model(sys.argv[1])\n"
         "trainer = get_trainer(config['MODEL_TYPE'], config['model'])(config, model)\n"
         "print('RESULT', dict(trainer.evaluate(test_data, load_best_model=False)))\n"
-    )
-    repo = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
-    completed = subprocess.run([sys.executable, "-c", script, checkpoint], capture_output=True, text=True,
-                               cwd=tiny, timeout=300, env={**os.environ, "PYTHONPATH": repo})
-    assert completed.returncode == 0, completed.stderr[-3000:]
-    (line,) = [l for l in completed.stdout.splitlines() if l.startswith("RESULT ")]
+    ))
+    (line,) = [l for l in stdout.splitlines() if l.startswith("RESULT ")]
     assert ast.literal_eval(line[len("RESULT "):]) == dict(result["test_result"])
 
 
 def test_unpickled_config_restores_numpy_aliases_in_a_fresh_process(tiny):
     r"""Users who ``torch.load`` a checkpoint themselves unpickle RecBole's ``Config`` too."""
-    run_recbole(model="DaRecLightGCN", dataset="tiny", config_dict=tiny_config(tiny))
-    (checkpoint,) = glob.glob(os.path.join(tiny, "saved", "DaRecLightGCN-*.pth"))
-    script = (
+    _, stdout = _trained_checkpoint_read_in_a_fresh_process(tiny, (
         "import sys, numpy, torch, recbole_darec\n"
         "before = hasattr(numpy, 'float')\n"
         "config = torch.load(sys.argv[1], weights_only=False)['config']\n"
         "print('ALIASES', before, numpy.float is numpy.float64, config['model'])\n"
-    )
-    repo = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
-    completed = subprocess.run([sys.executable, "-c", script, checkpoint], capture_output=True, text=True,
-                               cwd=tiny, timeout=300, env={**os.environ, "PYTHONPATH": repo})
-    assert completed.returncode == 0, completed.stderr[-3000:]
-    assert "ALIASES False True DaRecLightGCN" in completed.stdout
+    ))
+    assert "ALIASES False True DaRecLightGCN" in stdout
 
 
 def test_objective_function_finds_our_model(tiny):
