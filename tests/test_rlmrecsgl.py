@@ -59,3 +59,23 @@ def test_gradients_reach_both_embedding_tables(tiny):
 def test_a_bad_layer_combination_is_refused_by_name(tiny):
     with pytest.raises(ValueError, match="layer_combination must be one of"):
         build(tiny, model="RLMRecSGL", layer_combination="max")
+
+
+@pytest.mark.parametrize("aligned", ["DaRecSGL", "SGLCon", "SGLGen"])
+def test_aligned_sgls_propagate_as_recboles_sgl_or_with_rlmrecs_sum(tiny, aligned):
+    _, _, _, default = build(tiny, model=aligned, n_layers=2)
+    assert default.layer_combination == "mean"
+    ours, recboles = _both_forwards(default, default.train_graph)
+    assert torch.equal(ours, recboles)
+    _, _, _, summed = build(tiny, model=aligned, n_layers=2, layer_combination="sum")
+    _, _, _, rlmrecs = build(tiny, model="RLMRecSGL", n_layers=2)
+    assert torch.equal(summed.user_embedding.weight, rlmrecs.user_embedding.weight)
+    with torch.no_grad():
+        for graph_name in ("train_graph", "sub_graph1"):
+            assert torch.allclose(torch.cat(summed.forward(getattr(summed, graph_name))),
+                                  torch.cat(rlmrecs.forward(getattr(rlmrecs, graph_name))), atol=1e-6)
+
+
+def test_an_aligned_sgl_refuses_a_bad_layer_combination_by_name(tiny):
+    with pytest.raises(ValueError, match="layer_combination must be one of"):
+        build(tiny, model="DaRecSGL", layer_combination="max")

@@ -9,24 +9,34 @@ RecBole's SGL, unchanged in what it computes, as the base of every aligned SGL (
 their sum, so each is logged by name; and the propagation starts from :meth:`get_ego_embeddings`
 (as LightGCN's does), so RLMRec-Gen can mask ego embeddings. Not registered as a model: RecBole's
 own ``SGL`` is the plain backbone.
+
+Config key (default in ``properties/model/SGLTerms.yaml``): layer_combination (str: ``mean``, as
+RecBole and the SGL paper | ``sum``, as RLMRec's SGL, on whose splits RecBole's mean misses the
+published number by half; see ``RLMRecSGL``).
 """
 
 import torch
 from recbole.model.general_recommender.sgl import SGL
 
+from recbole_darec.model.layer_combination import checked_layer_combination, combine_layers
+
 
 class SGLTerms(SGL):
+    def __init__(self, config, dataset):
+        super().__init__(config, dataset)
+        self.layer_combination = checked_layer_combination(config["layer_combination"])
+
     def get_ego_embeddings(self):
         return torch.cat([self.user_embedding.weight, self.item_embedding.weight])
 
     def forward(self, graph):
-        # SGL.forward with its first line replaced by get_ego_embeddings().
+        # SGL.forward with its first line replaced by get_ego_embeddings() and the layer mean a choice.
         layer = self.get_ego_embeddings()
         layers = [layer]
         for step in graph if isinstance(graph, list) else [graph] * self.n_layers:
             layer = torch.sparse.mm(step, layer)
             layers.append(layer)
-        final = torch.stack(layers, dim=1).mean(dim=1)
+        final = combine_layers(layers, self.layer_combination)
         return torch.split(final, [self.n_users, self.n_items], dim=0)
 
     def calculate_loss(self, interaction):
