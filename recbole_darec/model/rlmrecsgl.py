@@ -15,31 +15,20 @@ RecBole's SGL cannot be expected to reach RLMRec's SGL numbers either. Unlike RL
 RLMRec's SGL trains its BPR term on the full graph, as RecBole's does: there is no edge dropout
 key here.
 
+The propagation is the aligned SGLs' (:class:`SGLTerms`), whose ``layer_combination`` key this model
+defaults to RLMRec's ``sum``.
+
 Config keys (defaults in ``properties/model/RLMRecSGL.yaml``): SGL's (embedding_size, n_layers,
 type, drop_ratio, ssl_tau, ssl_weight, reg_weight), layer_combination (str: ``sum`` | ``mean``).
 """
 
-import torch
 from recbole.model.general_recommender.sgl import SGL
 
-from recbole_darec.model.layer_combination import checked_layer_combination, combine_layers
+from recbole_darec.model.sgl_terms import SGLTerms
 
 
-class RLMRecSGL(SGL):
+class RLMRecSGL(SGLTerms):
     r"""SGL as RLMRec trains it: the propagated layers are summed (switchable)."""
 
-    def __init__(self, config, dataset):
-        super().__init__(config, dataset)
-        self.layer_combination = checked_layer_combination(config["layer_combination"])
-
-    def forward(self, graph):
-        # ``graph`` is one adjacency for every layer, or (random-walk views) one per layer, as in SGL.
-        per_layer = graph if isinstance(graph, list) else [graph] * self.n_layers
-        embeddings = torch.cat([self.user_embedding.weight, self.item_embedding.weight])
-        layers = [embeddings]
-        for adjacency in per_layer:
-            embeddings = torch.sparse.mm(adjacency, embeddings)
-            layers.append(embeddings)
-        final = combine_layers(layers, self.layer_combination)
-        user_embeddings, item_embeddings = torch.split(final, [self.n_users, self.n_items])
-        return user_embeddings, item_embeddings
+    # A plain backbone returns SGL's one summed loss, not the aligned SGLs' named terms.
+    calculate_loss = SGL.calculate_loss
