@@ -5,8 +5,8 @@ Reference:
     Jiancan Wu et al. "Self-supervised Graph Learning for Recommendation." in SIGIR 2021.
 
 RecBole's SGL, unchanged in what it computes, as the base of every aligned SGL (``DaRecSGL``,
-``SGLCon``, ``SGLGen``) and of ``RLMRecSGL``: ``calculate_loss`` returns SGL's two terms, ``(bpr_reg, ssl)``, instead of
-their sum, so each is logged by name; and the propagation starts from :meth:`get_ego_embeddings`
+``SGLCon``, ``SGLGen``) and of ``RLMRecSGL``: ``calculate_loss`` returns SGL's two terms,
+``(bpr_reg, ssl)``, instead of their sum, so each is logged by name (``RLMRecSGL`` keeps SGL's sum); and the propagation starts from :meth:`get_ego_embeddings`
 (as LightGCN's does), so RLMRec-Gen can mask ego embeddings. Not registered as a model: RecBole's
 own ``SGL`` is the plain backbone.
 
