@@ -193,10 +193,10 @@ def verdict(backbone, comparison):
             name += f" ({rival.partition(':')[2]})"
         significant = [m for m, (_, p, _) in found if p is not None and p < 0.05]
         sign = {m: d for m, (d, _, _) in found}
-        pairs = min(n for _, (_, _, n) in found)
-        untestable = all(p is None for _, (_, p, _) in found)
-        if untestable:
+        if all(p is None for _, (_, p, _) in found):
+            pairs = min(n for _, (_, _, n) in found)
             word = "cannot yet be tested against"
+            name += f" ({pairs} paired seed{'s' if pairs != 1 else ''}; the t-test needs 2)"
         elif significant and all(sign[m] > 0 for m in significant):
             word = "beats"
         elif significant and all(sign[m] < 0 for m in significant):
@@ -204,8 +204,6 @@ def verdict(backbone, comparison):
         else:
             word = "does not differ significantly from"
         numbers = ", ".join(f"{m} {100 * d:+.1f}% (p={'n/a' if p is None else f'{p:.3f}'})" for m, (d, p, _) in found)
-        if untestable:
-            name += f" ({pairs} paired seed{'s' if pairs != 1 else ''}; the t-test needs 2)"
         parts.append(f"DaRec{backbone} {word} {name}: {numbers}")
     return "; ".join(parts) + "." if parts else "not enough runs yet."
 
