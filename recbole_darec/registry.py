@@ -12,6 +12,7 @@ Our modules are aliased under the first path, DaRec models get :class:`DaRecData
 dataset yaml < config files < config_dict < command line.
 """
 
+import functools
 import importlib
 import importlib.machinery
 import os
@@ -161,3 +162,76 @@ def register_models():
     r"""Register every model of this package (:data:`MODEL_MODULES`)."""
     for name, module_name in MODEL_MODULES.items():
         register_model(getattr(importlib.import_module(module_name), name))
+    _patch_model_lookup()
+
+
+_RECBOLE_MODEL_PACKAGES = ("general_recommender", "context_aware_recommender", "sequential_recommender",
+                           "knowledge_aware_recommender", "exlib_recommender")
+
+
+def model_names():
+    r"""{lower-case name: package} of every model RecBole can look up (its own and the registered),
+    read from the file names, so no optional dependency (lightgbm, xgboost) is imported."""
+    import importlib.util
+    import pkgutil
+
+    names = {}
+    for package in _RECBOLE_MODEL_PACKAGES:
+        spec = importlib.util.find_spec(f"recbole.model.{package}")
+        for module in pkgutil.iter_modules(spec.submodule_search_locations if spec else []):
+            names.setdefault(module.name, package)
+    names.update((lower, "general_recommender") for lower in _REGISTERED)
+    return names
+
+
+def _class_name(lower, package):
+    r"""The class name of model ``lower`` in ``package``, or ``lower`` when it cannot be imported."""
+    try:
+        module = importlib.import_module(f"recbole.model.{package}.{lower}")
+    except ImportError:
+        return lower
+    return next((name for name in dir(module) if name.lower() == lower and isinstance(getattr(module, name), type)),
+                lower)
+
+
+def unknown_model_message(model_name):
+    r"""Why ``model_name`` names no model, with the nearest names RecBole does know."""
+    import difflib
+
+    known = model_names()
+    lower = str(model_name).lower()
+    if lower in known:
+        return (f"config key 'model': no model is called {model_name!r}; model names are case-sensitive, "
+                f"expected {_class_name(lower, known[lower])!r}")
+    near = [_class_name(name, known[name]) for name in difflib.get_close_matches(lower, known, n=3, cutoff=0.6)]
+    hint = f"; did you mean {' or '.join(map(repr, near))}?" if near else ""
+    return (f"config key 'model': neither RecBole nor recbole_darec has a model called {model_name!r}{hint} "
+            f"(recbole_darec's: {', '.join(MODEL_MODULES)})")
+
+
+def _patch_model_lookup():
+    r"""RecBole's ``get_model`` answers a misspelt name with ``No module named 'lightgbm'`` (its search
+    imports the context-aware package on the way) or an ``AttributeError``; make it name the model."""
+    import recbole.config.configurator as configurator
+    import recbole.quick_start.quick_start as quick_start
+    import recbole.utils
+    import recbole.utils.utils as utils
+
+    original = utils.get_model
+    if getattr(original, "_recbole_darec", False):
+        return
+
+    @functools.wraps(original)
+    def get_model(model_name):
+        if str(model_name).lower() in model_names():
+            # A real model: let a missing optional dependency (LightGBM's lightgbm) speak for itself,
+            # unless only the case of the name is wrong.
+            try:
+                return original(model_name)
+            except AttributeError as error:
+                raise ValueError(unknown_model_message(model_name)) from error
+        raise ValueError(unknown_model_message(model_name))
+
+    get_model._recbole_darec = True
+    for module in (utils, recbole.utils, configurator, quick_start):
+        module.get_model = get_model

@@ -27,7 +27,9 @@ Variants (``<X>`` is the backbone):
     hungarian       DaRec<X>, darec_matching: hungarian (optimal instead of greedy centre matching)
     NAME:k=v,...    that variant with RecBole settings of its own, as a row of its own: e.g.
                     con:con_weight=0.0001 beside con, when RLMRec's default weight does not train
-                    on a backbone (SimGCL on ml-100k, docs/claim.md)
+                    on a backbone (SimGCL on ml-100k, docs/claim.md). RecBole's ``model`` key
+                    swaps the class: base:model=RLMRecSGL with --layer_combination=sum compares
+                    DaRec with RLMRec's SGL (layers summed) instead of RecBole's
 
 Runs go to ``<output>.runs.csv`` as in ``reproduce.py``: resumable, a changed setting is run again,
 and parallel invocations may share it. ``--reuse results/darec-gain.runs.csv`` copies runs that
@@ -87,9 +89,14 @@ def parse_args(argv=None):
     overrides = dict(arg[2:].split("=", 1) for arg in extra)
     for variant in args.variants:
         try:
-            variant_setting(variant)
+            model, _ = variant_setting(variant)
         except ValueError as error:
             parser.error(f"--variants {variant!r}: {error}")
+        if "{X}" not in model:
+            try:
+                load_model_class(model)
+            except (ValueError, ImportError) as error:
+                parser.error(f"--variants {variant!r}: {error}")
     if "darec" not in args.variants:
         parser.error("--variants must include darec: every comparison is against it")
     config = dict(GRIDS["darec"]["config"])
@@ -126,7 +133,16 @@ def variant_setting(variant):
     pairs = [pair for pair in own.split(",") if pair]
     if colon and (not pairs or any("=" not in pair or not pair.partition("=")[0] for pair in pairs)):
         raise ValueError(f"expected {name}:key=value[,key=value], got {variant!r}")
-    return model, {**extra, **dict(pair.split("=", 1) for pair in pairs)}
+    settings = {**extra, **dict(pair.split("=", 1) for pair in pairs)}
+    # RecBole's own `model` key picks the class: recorded as the run's model, not as a setting.
+    return settings.pop("model", model), settings
+
+
+def load_model_class(name):
+    import recbole_darec  # noqa: F401  (registers our models with RecBole and names a misspelt one)
+    from recbole.utils import get_model
+
+    return get_model(name)
 
 
 def rival_kind(variant):

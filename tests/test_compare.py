@@ -138,6 +138,18 @@ def test_a_variant_with_settings_of_its_own_is_its_own_cell_and_verdict():
     assert "DaRecSimGCL beats SimGCL-Con (con_weight=0.0001): recall@20 +2.0%" in text
 
 
+def test_a_variant_may_swap_the_model_class_through_recboles_model_key():
+    compare = _load()
+    # RLMRec's SGL (layers summed) as the base beside DaRecSGL with layer_combination: sum.
+    assert compare.variant_setting("base:model=RLMRecSGL,layer_combination=sum") == (
+        "RLMRecSGL", {"layer_combination": "sum"})
+    argv = [sys.executable, os.path.join(REPO, "run_scripts", "compare.py"), "--variants", "darec",
+            "base:model=RLMRecSgl"]
+    completed = subprocess.run(argv, capture_output=True, text=True, timeout=120, cwd=REPO)
+    assert completed.returncode == 2 and "base:model=RLMRecSgl" in completed.stderr
+    assert "expected 'RLMRecSGL'" in completed.stderr
+
+
 def test_a_malformed_variant_is_refused_by_the_command_line():
     argv = [sys.executable, os.path.join(REPO, "run_scripts", "compare.py"), "--variants", "darec", "con:con_weight"]
     completed = subprocess.run(argv, capture_output=True, text=True, timeout=120, cwd=REPO)

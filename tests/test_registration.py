@@ -2,6 +2,7 @@
 
 import multiprocessing
 import os
+import re
 import subprocess
 import sys
 
@@ -58,6 +59,22 @@ def test_plain_recbole_models_are_untouched():
     assert get_trainer(get_model("LightGCN").type, "LightGCN") is Trainer
     config = Config(model="LightGCN", dataset="ml-100k", config_dict={"state": "ERROR"})
     assert "darec_weight" not in config.final_config_dict
+
+
+@pytest.mark.parametrize("name, expected", [
+    ("DaRecLightGcn", "case-sensitive, expected 'DaRecLightGCN'"),
+    ("lightgcn", "case-sensitive, expected 'LightGCN'"),
+    ("DaRecLightGNC", "did you mean 'DaRecLightGCN'"),
+    ("NoSuchModel", "neither RecBole nor recbole_darec has a model called 'NoSuchModel'"),
+])
+def test_a_misspelt_model_name_is_named_not_reported_as_a_missing_lightgbm(name, expected):
+    # Unpatched, RecBole says "No module named 'lightgbm'" or raises an AttributeError here.
+    import recbole.quick_start.quick_start as quick_start
+
+    with pytest.raises(ValueError, match=re.escape(expected)):
+        Config(model=name, dataset="ml-100k", config_dict={"state": "ERROR"})
+    with pytest.raises(ValueError, match="config key 'model'"):
+        quick_start.get_model(name)  # what run_recbole and load_data_and_model call
 
 
 def _find_in_fresh_process(code):
