@@ -49,8 +49,8 @@ sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
 
 from demo import mean_std  # noqa: E402
 from reproduce import (  # noqa: E402
-    GRIDS, append_run, cell_folder, ensure_ml100k_vectors, one_per_seed, prepare_output, read_runs,
-    setting_fingerprint, train_cell, write_csv)
+    GRIDS, append_run, cell_folder, ensure_ml100k_vectors, load_model_class, one_per_seed, prepare_output,
+    read_runs, setting_fingerprint, train_cell, write_csv)
 
 VARIANTS = {
     "base": ("{X}", {}),
@@ -136,13 +136,6 @@ def variant_setting(variant):
     settings = {**extra, **dict(pair.split("=", 1) for pair in pairs)}
     # RecBole's own `model` key picks the class: recorded as the run's model, not as a setting.
     return settings.pop("model", model), settings
-
-
-def load_model_class(name):
-    import recbole_darec  # noqa: F401  (registers our models with RecBole and names a misspelt one)
-    from recbole.utils import get_model
-
-    return get_model(name)
 
 
 def rival_kind(variant):

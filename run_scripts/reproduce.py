@@ -93,6 +93,11 @@ def parse_args(argv=None):
     args.output = args.output or preset.get("output")
     if not (args.models and args.datasets and args.output):
         parser.error("give --grid, or --models, --datasets and --output")
+    for model in args.models:  # before hours of training the others, not at the misspelt cell
+        try:
+            load_model_class(model)
+        except (ValueError, ImportError) as error:
+            parser.error(f"--models {model!r}: {error}")
     config = dict(preset.get("config", {}))
     for item in args.config:
         dataset, _, files = item.partition("=")
@@ -107,6 +112,13 @@ def parse_args(argv=None):
                      + " ({dataset} and {backbone} in a --config path are filled per cell; "
                        "{backbone} is the model name without its DaRec prefix or Con/Gen suffix)")
     return args, overrides
+
+
+def load_model_class(name):
+    import recbole_darec  # noqa: F401  (registers our models with RecBole and names a misspelt one)
+    from recbole.utils import get_model
+
+    return get_model(name)
 
 
 def backbone(model):

@@ -97,6 +97,9 @@ def test_a_changed_setting_is_run_again(tmp_path):
 def test_bad_arguments_are_refused():
     completed = _run(REPO, "--models", "LightGCN", "--datasets", "x", "--output", "results/x", "stray")
     assert completed.returncode == 2 and "--key=value" in completed.stderr
+    completed = _run(REPO, "--models", "LightGCN", "DaRecLightGNC", "--datasets", "x", "--output", "results/x")
+    assert completed.returncode == 2 and "--models 'DaRecLightGNC'" in completed.stderr
+    assert "did you mean 'DaRecLightGCN'" in completed.stderr
 
 
 def test_mask_effect_tests_one_checkpoint_under_both_rules(tmp_path):
