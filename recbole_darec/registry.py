@@ -9,7 +9,8 @@ and ``Config`` reads model defaults from ``recbole/properties/model/<Name>.yaml`
 Our modules are aliased under the first path, DaRec models get :class:`DaRecDataset` and
 :class:`DaRecTrainer` under the other two, and ``Config`` is taught to read our yaml files (see
 :func:`model_defaults`) in RecBole's usual order: overall.yaml < model defaults < RecBole's
-dataset yaml < config files < config_dict < command line.
+dataset yaml < config files < config_dict < command line. A name that matches no model (RecBole's
+or registered) stops ``get_model`` with the nearest real names (:func:`unknown_model_message`).
 """
 
 import functools
