@@ -170,9 +170,10 @@ _RECBOLE_MODEL_PACKAGES = ("general_recommender", "context_aware_recommender", "
                            "knowledge_aware_recommender", "exlib_recommender")
 
 
-def model_names():
-    r"""{lower-case name: package} of every model RecBole can look up (its own and the registered),
-    read from the file names, so no optional dependency (lightgbm, xgboost) is imported."""
+@functools.lru_cache(maxsize=None)
+def _recbole_model_files():
+    r"""{lower-case name: package} of RecBole's own models, read once from its file names, so no
+    optional dependency (lightgbm, xgboost) is imported."""
     import importlib.util
     import pkgutil
 
@@ -181,8 +182,12 @@ def model_names():
         spec = importlib.util.find_spec(f"recbole.model.{package}")
         for module in pkgutil.iter_modules(spec.submodule_search_locations if spec else []):
             names.setdefault(module.name, package)
-    names.update((lower, "general_recommender") for lower in _REGISTERED)
     return names
+
+
+def model_names():
+    r"""{lower-case name: package} of every model RecBole can look up: its own and the registered."""
+    return {**_recbole_model_files(), **{lower: "general_recommender" for lower in _REGISTERED}}
 
 
 def _class_name(lower, package):
