@@ -17,6 +17,9 @@ Applied once, on ``import recbole_darec``; each fix is scoped to RecBole's own c
   warnings (and torch's deprecation notes about RecBole's calls) are silenced for RecBole's
   modules only. pandas 3 makes those fills silent no-ops (copy-on-write), so setup.py pins
   pandas < 3 and a warning is raised if pandas 3 is found anyway.
+* ray 2.6 (RecBole's pin) imports ``pkg_resources`` whenever RecBole is imported, and setuptools
+  warns about that on every run; setup.py pins setuptools < 82, which still ships it, so the
+  warning is noise to our users and is silenced for ray's modules only.
 """
 
 import functools
@@ -80,6 +83,12 @@ def _patch_scipy_dok():
         dok_matrix._update = _dok_update
 
 
+def _quiet_ray_pkg_resources_warning():
+    warnings.filterwarnings(
+        "ignore", message=r"pkg_resources is deprecated", category=UserWarning, module=r"ray\."
+    )
+
+
 def _quiet_recbole_warnings():
     import pandas
 
@@ -105,6 +114,7 @@ def apply():
     global _APPLIED
     if _APPLIED:
         return
+    _quiet_ray_pkg_resources_warning()  # before the first import of RecBole, which imports ray
     _patch_checkpoint_loading()
     _patch_scipy_dok()
     _quiet_recbole_warnings()

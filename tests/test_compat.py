@@ -46,8 +46,8 @@ def test_torch_load_keeps_its_safe_default_outside_recbole(tmp_path, tiny):
 
 def test_no_recbole_warnings_and_missing_values_filled(tmp_path):
     r"""A dataset with missing token and float values and a float_seq field loads, its NaN are
-    filled (RecBole's chained inplace fills, which pandas 3 would silently skip), and RecBole
-    prints no warnings."""
+    filled (RecBole's chained inplace fills, which pandas 3 would silently skip), and neither
+    RecBole nor the ray it imports (pkg_resources' deprecation) prints warnings."""
     folder = tmp_path / "nan"
     folder.mkdir()
     (folder / "nan.inter").write_text(
@@ -75,3 +75,4 @@ def test_no_recbole_warnings_and_missing_values_filled(tmp_path):
     assert "LOADED" in completed.stdout, completed.stderr[-3000:]
     recbole_warnings = [l for l in completed.stderr.splitlines() if "site-packages/recbole/" in l]
     assert recbole_warnings == []
+    assert "pkg_resources" not in completed.stderr, completed.stderr[-3000:]
