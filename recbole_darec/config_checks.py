@@ -7,3 +7,10 @@ def checked_choice(key, value, choices):
     if value not in choices:
         raise ValueError(f"config key {key} must be one of {tuple(choices)}, got {value!r}")
     return value
+
+
+def checked_bool(key, value):
+    r"""``value`` if it is a bool, else a ValueError naming the config ``key`` (``bool("False")`` is True)."""
+    if not isinstance(value, bool):
+        raise ValueError(f"config key {key} must be True or False, got {value!r}")
+    return value

@@ -1,4 +1,6 @@
-"""RLMRecSGL: RecBole's SGL with RLMRec's layer sum."""
+"""RLMRecSGL: RecBole's SGL with RLMRec's layer sum and, as choices, its loss and per-step views."""
+
+import math
 
 import pytest
 import torch
@@ -79,3 +81,93 @@ def test_aligned_sgls_propagate_as_recboles_sgl_or_with_rlmrecs_sum(tiny, aligne
 def test_an_aligned_sgl_refuses_a_bad_layer_combination_by_name(tiny):
     with pytest.raises(ValueError, match="layer_combination must be one of"):
         build(tiny, model="DaRecSGL", layer_combination="max")
+
+
+RLMRECS_LOSS = {"reg_scope": "tables", "ssl_negative_items": True, "view_sampling": "step"}
+
+
+def _zero_tables(model):
+    with torch.no_grad():
+        model.user_embedding.weight.zero_()
+        model.item_embedding.weight.zero_()
+
+
+def test_default_loss_is_recboles_sgl_loss(tiny):
+    _, _, (train, _, _), model = build(tiny, model="RLMRecSGL", reg_weight=0.01, ssl_weight=0.1)
+    assert (model.reg_scope, model.ssl_negative_items, model.view_sampling) == ("batch", False, "epoch")
+    batch = first_batch(train)
+    assert torch.allclose(model.calculate_loss(batch), SGL.calculate_loss(model, batch), rtol=1e-5)
+
+
+@pytest.mark.parametrize("negatives", [False, True])
+def test_loss_on_zero_tables_is_log2_plus_log_table_sizes(tiny, negatives):
+    # Zero embeddings: every BPR pair costs ln 2, the L2 terms vanish, and every InfoNCE anchor is
+    # equally similar (cos 0) to all N rows of the other view: it costs ln N.
+    _, _, (train, _, _), model = build(tiny, model="RLMRecSGL", ssl_weight=0.1, reg_weight=0.5,
+                                       reg_scope="tables", ssl_negative_items=negatives, view_sampling="step")
+    _zero_tables(model)
+    batch = first_batch(train)
+    log_users, log_items = math.log(model.n_users), math.log(model.n_items)
+    expected = math.log(2) + 0.1 * (log_users + log_items + (log_items if negatives else 0))
+    assert model.calculate_loss(batch).item() == pytest.approx(expected, rel=1e-5)
+    # RecBole's scale is the same loss summed over the batch's pairs.
+    model.reg_scope = "batch"
+    assert model.calculate_loss(batch).item() == pytest.approx(len(batch) * expected, rel=1e-5)
+
+
+def test_table_scope_adds_reg_weight_times_the_squared_norm_of_every_row(tiny):
+    _, _, (train, _, _), model = build(tiny, model="RLMRecSGL", reg_weight=0.0, **RLMRECS_LOSS)
+    with torch.no_grad():
+        model.user_embedding.weight.fill_(0.1)
+        model.item_embedding.weight.fill_(0.1)
+    batch = first_batch(train)
+    torch.manual_seed(0)
+    unregularised = model.calculate_loss(batch)
+    model.reg_weight = 2.0
+    torch.manual_seed(0)  # the same two views
+    rows = model.n_users + model.n_items
+    assert (model.calculate_loss(batch) - unregularised).item() == pytest.approx(2.0 * 0.01 * rows * 8, rel=1e-4)
+
+
+def test_step_views_are_fresh_subsets_of_the_normalised_graph_with_its_values(tiny):
+    _, _, _, model = build(tiny, model="RLMRecSGL", drop_ratio=0.3, **RLMRECS_LOSS)
+    assert not hasattr(model, "sub_graph1")  # no per-epoch subgraphs are built
+    full = model.train_graph.coalesce()
+    full_values = dict(zip(map(tuple, full.indices().T.tolist()), full.values().tolist()))
+    first, second = model.view_graphs()
+    third, _ = model.view_graphs()
+    for view in (first, second, third):
+        kept = dict(zip(map(tuple, view.indices().T.tolist()), view.values().tolist()))
+        assert kept.items() <= full_values.items()  # same entries, values neither rescaled nor re-normalised
+        assert 0.5 < len(kept) / len(full_values) < 0.9  # each kept with probability 0.7
+    assert not torch.equal(first.indices(), second.indices())
+    assert not torch.equal(first.indices(), third.indices())
+
+
+def test_epoch_views_are_recboles_subgraphs_for_the_whole_epoch(tiny):
+    _, _, _, model = build(tiny, model="RLMRecSGL")
+    assert model.view_graphs() == (model.sub_graph1, model.sub_graph2)
+    first = model.sub_graph1
+    assert model.view_graphs()[0] is first
+    model.train()  # the next epoch
+    assert model.view_graphs()[0] is not first
+
+
+def test_gradients_reach_both_tables_under_rlmrecs_loss(tiny):
+    _, _, (train, _, _), model = build(tiny, model="RLMRecSGL", **RLMRECS_LOSS)
+    model.calculate_loss(first_batch(train)).backward()
+    for table in (model.user_embedding, model.item_embedding):
+        assert table.weight.grad is not None and table.weight.grad.abs().sum() > 0
+
+
+@pytest.mark.parametrize("key, value, expected", [("reg_scope", "rows", "must be one of"),
+                                                  ("view_sampling", "batch", "must be one of"),
+                                                  ("ssl_negative_items", "maybe", "must be True or False")])
+def test_a_bad_loss_choice_is_refused_by_name(tiny, key, value, expected):
+    with pytest.raises(ValueError, match=f"config key {key} {expected}"):
+        build(tiny, model="RLMRecSGL", **{key: value})
+
+
+def test_step_views_need_edge_dropout(tiny):
+    with pytest.raises(ValueError, match="view_sampling: 'step' .* needs type: ED, got type: 'ND'"):
+        build(tiny, model="RLMRecSGL", type="ND", view_sampling="step")

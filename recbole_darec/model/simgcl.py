@@ -61,6 +61,12 @@ REG_SCOPES = ("batch", "tables")
 CL_NEGATIVES = ("batch", "all")
 
 
+def table_l2(model):
+    r"""Squared L2 norm of ``model``'s whole user and item tables: RLMRec's ``reg_params``, a weight
+    decay on every row at every step, on its SimGCL and SGL alike."""
+    return model.user_embedding.weight.square().sum() + model.item_embedding.weight.square().sum()
+
+
 def info_nce_against_all(view_1, view_2, rows, tau):
     r"""Mean InfoNCE of ``view_1[rows[k]]`` against ``view_2[rows[k]]`` (positive) and every other
     row of the whole ``view_2`` (negatives), on cosine similarities at temperature ``tau``;
@@ -112,7 +118,7 @@ class SimGCL(LightGCN):
             # LightGCN's BPR + reg on the clean propagation (self.forward() without noise).
             bpr_reg = super().calculate_loss(interaction)
         else:
-            bpr_reg = self.bpr_loss(interaction) + self.reg_weight * self.table_l2()
+            bpr_reg = self.bpr_loss(interaction) + self.reg_weight * table_l2(self)
         return bpr_reg, self.cl_weight * self.contrastive_loss(interaction)
 
     def bpr_loss(self, interaction):
@@ -123,10 +129,6 @@ class SimGCL(LightGCN):
         positive_scores = (users * item_embeddings[interaction[self.ITEM_ID]]).sum(dim=1)
         negative_scores = (users * item_embeddings[interaction[self.NEG_ITEM_ID]]).sum(dim=1)
         return self.mf_loss(positive_scores, negative_scores)
-
-    def table_l2(self):
-        r"""Squared L2 norm of the whole user and item tables (RLMRec's ``reg_params`` on SimGCL)."""
-        return self.user_embedding.weight.square().sum() + self.item_embedding.weight.square().sum()
 
     def contrastive_loss(self, interaction):
         if self.cl_negatives == "all":
