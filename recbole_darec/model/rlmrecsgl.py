@@ -66,21 +66,14 @@ class RLMRecSGL(SGLTerms):
             super().graph_construction()
 
     def view_graphs(self):
-        r"""The two graphs whose propagations are contrasted in this step."""
         if self.view_sampling == "epoch":
-            return self.sub_graph1, self.sub_graph2
+            return super().view_graphs()
         keep_rate = 1 - self.drop_ratio
         return drop_edges(self.train_graph, keep_rate), drop_edges(self.train_graph, keep_rate)
 
     def calculate_loss(self, interaction):
-        self.restore_user_e, self.restore_item_e = None, None
-        users = interaction[self.USER_ID]
-        pos_items = interaction[self.ITEM_ID]
-        neg_items = interaction[self.NEG_ITEM_ID]
-        user_emb, item_emb = self.forward(self.train_graph)
-        graph_1, graph_2 = self.view_graphs()
-        user_view_1, item_view_1 = self.forward(graph_1)
-        user_view_2, item_view_2 = self.forward(graph_2)
+        (users, pos_items, neg_items), (user_emb, item_emb), (user_view_1, item_view_1), (
+            user_view_2, item_view_2) = self.propagate_for_loss(interaction)
         ssl = self.summed_info_nce(user_view_1, user_view_2, users) + self.summed_info_nce(
             item_view_1, item_view_2, pos_items)
         if self.ssl_negative_items:

@@ -39,15 +39,22 @@ class SGLTerms(SGL):
         final = combine_layers(layers, self.layer_combination)
         return torch.split(final, [self.n_users, self.n_items], dim=0)
 
+    def view_graphs(self):
+        r"""The two graphs whose propagations the SSL term contrasts: RecBole's per-epoch subgraphs."""
+        return self.sub_graph1, self.sub_graph2
+
+    def propagate_for_loss(self, interaction):
+        r"""The batch's user, positive and negative ids, and the propagations over the full training
+        graph and over each view graph, as (user, item) pairs."""
+        self.restore_user_e, self.restore_item_e = None, None
+        ids = interaction[self.USER_ID], interaction[self.ITEM_ID], interaction[self.NEG_ITEM_ID]
+        graph_1, graph_2 = self.view_graphs()
+        return ids, self.forward(self.train_graph), self.forward(graph_1), self.forward(graph_2)
+
     def calculate_loss(self, interaction):
         # SGL.calculate_loss returns the sum of these two terms.
-        self.restore_user_e, self.restore_item_e = None, None
-        users = interaction[self.USER_ID]
-        pos_items = interaction[self.ITEM_ID]
-        neg_items = interaction[self.NEG_ITEM_ID]
-        user_emb, item_emb = self.forward(self.train_graph)
-        user_view_1, item_view_1 = self.forward(self.sub_graph1)
-        user_view_2, item_view_2 = self.forward(self.sub_graph2)
+        (users, pos_items, neg_items), (user_emb, item_emb), (user_view_1, item_view_1), (
+            user_view_2, item_view_2) = self.propagate_for_loss(interaction)
         bpr_reg = self.calc_bpr_loss(user_emb, item_emb, users, pos_items, neg_items)
         ssl = self.calc_ssl_loss(users, pos_items, user_view_1, user_view_2, item_view_1, item_view_2)
         return bpr_reg, ssl
