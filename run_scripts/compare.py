@@ -319,7 +319,8 @@ def main(argv=None):
                        config_files(args, dataset, backbone), settings,
                        {"dataset": dataset, "backbone": backbone, "variant": variant, "setting": fingerprint})
     write_reports()
-    print(f"written: {output}-<dataset>.md, .csv and {output}.runs.csv")
+    reports = ", ".join(f"{output}-{dataset}.md" for dataset in args.datasets)
+    print(f"written: {reports} (and .csv beside each), {output}.runs.csv")
 
 
 if __name__ == "__main__":
