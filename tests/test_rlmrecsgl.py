@@ -171,3 +171,76 @@ def test_a_bad_loss_choice_is_refused_by_name(tiny, key, value, expected):
 def test_step_views_need_edge_dropout(tiny):
     with pytest.raises(ValueError, match="view_sampling: 'step' .* needs type: ED, got type: 'ND'"):
         build(tiny, model="RLMRecSGL", type="ND", view_sampling="step")
+
+
+# RLMRec's SGL loss on the aligned SGLs (the choices live in SGLTerms, which all of them share)
+
+ALIGNED_SGLS = ["DaRecSGL", "SGLCon", "SGLGen"]
+
+
+@pytest.mark.parametrize("aligned", ALIGNED_SGLS)
+def test_aligned_sgls_default_to_recboles_loss_and_read_rlmrecs(tiny, aligned):
+    config, _, _, default = build(tiny, model=aligned)
+    assert (config["reg_scope"], config["ssl_negative_items"], config["view_sampling"]) == ("batch", False, "epoch")
+    assert default.base_loss_reduction == "sum"
+    _, _, _, rlmrecs = build(tiny, model=aligned, **RLMRECS_LOSS)
+    assert (rlmrecs.reg_scope, rlmrecs.ssl_negative_items, rlmrecs.view_sampling) == ("tables", True, "step")
+    assert rlmrecs.base_loss_reduction == "mean"
+
+
+@pytest.mark.parametrize("aligned", ALIGNED_SGLS)
+def test_aligned_sgl_base_terms_on_zero_tables_are_rlmrecs_per_pair_loss(tiny, aligned):
+    # As for RLMRecSGL above: ln 2 per pair, and ln N per InfoNCE anchor on users, positive and
+    # negative items (SGLGen's mask token starts at zero too, so masking changes nothing here).
+    _, _, (train, _, _), model = build(tiny, model=aligned, ssl_weight=0.1, reg_weight=0.5, **RLMRECS_LOSS)
+    _zero_tables(model)
+    bpr_reg, ssl = model.calculate_loss(first_batch(train))[:2]
+    assert bpr_reg.item() == pytest.approx(math.log(2), rel=1e-5)
+    assert ssl.item() == pytest.approx(0.1 * (math.log(model.n_users) + 2 * math.log(model.n_items)), rel=1e-5)
+
+
+@pytest.mark.parametrize("aligned", ["DaRecSGL", "SGLCon"])
+def test_aligned_sgl_base_terms_are_rlmrecsgls_loss_under_either_scope(tiny, aligned):
+    for loss in ({}, RLMRECS_LOSS):
+        _, _, (train, _, _), model = build(tiny, model=aligned, layer_combination="sum", **loss)
+        _, _, _, plain = build(tiny, model="RLMRecSGL", **loss)
+        assert torch.equal(model.user_embedding.weight, plain.user_embedding.weight)
+        batch = first_batch(train)
+        torch.manual_seed(5)  # the same per-step views, if any
+        bpr_reg, ssl = model.calculate_loss(batch)[:2]
+        torch.manual_seed(5)
+        assert (bpr_reg + ssl).item() == pytest.approx(plain.calculate_loss(batch).item(), rel=1e-5)
+
+
+@pytest.mark.parametrize("aligned", ALIGNED_SGLS)
+def test_alignment_terms_are_scaled_by_the_batch_size_only_under_recboles_summed_loss(tiny, aligned):
+    aligned_terms = {}
+    for scope in ("batch", "tables"):
+        _, _, (train, _, _), model = build(tiny, model=aligned, reg_scope=scope)
+        batch = first_batch(train)
+        torch.manual_seed(3)  # the same clustering / mask
+        aligned_terms[scope] = model.calculate_loss(batch)[2:]
+    assert len(aligned_terms["tables"]) >= 1
+    for summed, averaged in zip(aligned_terms["batch"], aligned_terms["tables"]):
+        assert summed.item() == pytest.approx(len(batch) * averaged.item(), rel=1e-4, abs=1e-7)
+
+
+@pytest.mark.parametrize("aligned", ALIGNED_SGLS)
+def test_aligned_sgls_draw_fresh_views_every_step_under_step_sampling(tiny, aligned):
+    _, _, (train, _, _), model = build(tiny, model=aligned, drop_ratio=0.3, **RLMRECS_LOSS)
+    assert not hasattr(model, "sub_graph1")
+    first, _ = model.view_graphs()
+    second, _ = model.view_graphs()
+    assert not torch.equal(first.indices(), second.indices())
+    sum(model.calculate_loss(first_batch(train))).backward()
+    for table in (model.user_embedding, model.item_embedding):
+        assert table.weight.grad is not None and table.weight.grad.abs().sum() > 0
+
+
+@pytest.mark.parametrize("aligned", ALIGNED_SGLS)
+@pytest.mark.parametrize("key, value, expected", [("reg_scope", "rows", "must be one of"),
+                                                  ("view_sampling", "batch", "must be one of"),
+                                                  ("ssl_negative_items", "maybe", "must be True or False")])
+def test_an_aligned_sgl_refuses_a_bad_loss_choice_by_name(tiny, aligned, key, value, expected):
+    with pytest.raises(ValueError, match=f"config key {key} {expected}"):
+        build(tiny, model=aligned, **{key: value})

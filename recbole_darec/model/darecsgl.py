@@ -9,12 +9,14 @@ Reference:
 SGL (RecBole's) trained with BPR + reg, its self-supervised term and lambda * DaRec's terms. E^C
 is SGL's propagation over the full training graph (the one its BPR term uses); the two
 subgraph views, rebuilt by SGL at the start of every training epoch, only feed its SSL term.
-Prediction is SGL's own. RecBole's SGL sums its BPR and SSL terms over the batch where LightGCN
-and SimGCL average them, so the DaRec terms are weighted by lambda times the batch size: lambda
-keeps the same meaning across backbones.
+Prediction is SGL's own. Under RecBole's loss (``reg_scope: batch``) SGL sums its BPR and SSL
+terms over the batch where LightGCN and SimGCL average them, so the DaRec terms are weighted by
+lambda times the batch size; under RLMRec's (``tables``, per pair) by lambda: lambda keeps the
+same meaning across backbones and losses.
 
-Config keys: SGL's (embedding_size, n_layers, type, drop_ratio, ssl_tau, ssl_weight, reg_weight)
-and the DaRec keys documented in :mod:`recbole_darec.model.darec_recommender`.
+Config keys: those of :class:`~recbole_darec.model.sgl_terms.SGLTerms` (SGL's, and RLMRec's SGL
+[choice]s: layer_combination, reg_scope, ssl_negative_items, view_sampling) and the DaRec keys
+documented in :mod:`recbole_darec.model.darec_recommender`.
 """
 
 from recbole_darec.model.darec_recommender import DaRecRecommender
@@ -23,4 +25,3 @@ from recbole_darec.model.sgl_terms import SGLTerms
 
 class DaRecSGL(DaRecRecommender, SGLTerms):
     base_loss_names = ("bpr_reg", "ssl")
-    base_loss_reduction = "sum"

@@ -15,10 +15,11 @@ so alignment costs no extra propagation. Otherwise (BPR's ``forward`` returns th
 it is the model's ``user_embedding`` / ``item_embedding`` tables. A model with neither overrides
 :meth:`collaborative_embeddings`; one whose tables are not ``embedding_size`` wide (NGCF
 concatenates its layers) overrides :meth:`collaborative_dim`; a base that sums its loss over the
-batch (RecBole's SGL) sets ``base_loss_reduction = "sum"`` (the alignment terms, means over rows,
-are then scaled by the batch size so that their weights mean the same on every backbone); one
-whose loss is a sum of terms may split them for the log with :meth:`base_loss` and
-``base_loss_names``.
+batch (RecBole's SGL) sets ``base_loss_reduction = "sum"``, as a class or, when the loss is a
+choice, an instance attribute (:class:`~recbole_darec.model.sgl_terms.SGLTerms`): the alignment
+terms, means over rows, are then scaled by the batch size so that their weights mean the same on
+every backbone; one whose loss is a sum of terms may split them for the log with
+:meth:`base_loss` and ``base_loss_names``.
 
 A subclass names its terms in ``alignment_loss_names`` and computes them, already weighted, in
 :meth:`alignment_losses`.
