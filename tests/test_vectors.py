@@ -221,3 +221,29 @@ def test_vectors_are_found_under_dataset_folder_of_the_working_directory(tmp_pat
         os.remove(tmp_path / "elsewhere" / "tiny" / f"tiny.{kind}_llm.npz")
     dataset = _dataset(tmp_path / "elsewhere")
     assert dataset.llm_vectors.shape[1] == 16
+
+
+def test_shuffle_control_permutes_users_among_users_and_items_among_items(tmp_path, monkeypatch):
+    monkeypatch.chdir(tmp_path)
+    write_tiny_dataset(str(tmp_path))
+    real = _dataset(tmp_path).llm_vectors.numpy()
+    shuffled = _dataset(tmp_path, llm_shuffle_seed=0).llm_vectors.numpy()
+    again = _dataset(tmp_path, llm_shuffle_seed=0).llm_vectors.numpy()
+    other_seed = _dataset(tmp_path, llm_shuffle_seed=1).llm_vectors.numpy()
+    n_users = _dataset(tmp_path).user_num
+    np.testing.assert_array_equal(shuffled, again)
+    assert not np.array_equal(shuffled, other_seed)
+    for part in (slice(1, n_users), slice(n_users + 1, None)):  # users, items; [PAD] rows stay zero
+        real_rows = {row.tobytes() for row in real[part]}
+        assert {row.tobytes() for row in shuffled[part]} == real_rows  # the same vectors ...
+        moved = (shuffled[part] != real[part]).any(axis=1)
+        assert moved.mean() > 0.5  # ... most of them on another id
+    assert not shuffled[0].any() and not shuffled[n_users].any()
+
+
+@pytest.mark.parametrize("value", [-1, 1.5, "zero", True])
+def test_bad_shuffle_seed_names_the_key(tmp_path, monkeypatch, value):
+    monkeypatch.chdir(tmp_path)
+    write_tiny_dataset(str(tmp_path))
+    with pytest.raises(ValueError, match="llm_shuffle_seed"):
+        _dataset(tmp_path, llm_shuffle_seed=value)

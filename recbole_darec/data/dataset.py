@@ -11,6 +11,10 @@ Config keys:
         ``./dataset/{dataset}/`` (where ``python -m recbole_darec.embed`` puts RecBole's
         bundled ml-100k, whose folder is inside site-packages).
     llm_missing (str): ``error`` (default) or ``mean`` for ids without a vector.
+    llm_shuffle_seed (int or None): a control, off (None) by default. An integer gives each user
+        the vector of another user and each item that of another item (a permutation of the
+        users' rows and one of the items', drawn from this seed): the vectors keep their
+        distribution and lose their meaning, so a gain that survives it does not come from the text.
     preload_weight, additional_feat_suffix, alias_of_user_id, alias_of_item_id: RecBole's own keys,
         read when ``llm_vector_format: atomic``.
 """
@@ -32,6 +36,17 @@ from recbole_darec.data.llm_vectors import (
 VECTOR_FORMATS = ("npz", "atomic")
 
 
+def shuffled_rows(user_vectors, item_vectors, seed):
+    r"""Both tables with their rows permuted among users and among items (row 0, the [PAD] id,
+    stays in place), both permutations drawn from one generator seeded by ``seed``."""
+    generator = np.random.default_rng(seed)
+    shuffled = []
+    for table in (user_vectors, item_vectors):
+        order = np.concatenate([[0], 1 + generator.permutation(len(table) - 1)])
+        shuffled.append(table[order])
+    return shuffled
+
+
 class DaRecDataset(Dataset):
     def __init__(self, config):
         self._check_vector_config(config)
@@ -49,6 +64,9 @@ class DaRecDataset(Dataset):
                     f"user vectors have width {user_vectors.shape[1]} but item vectors have "
                     f"width {item_vectors.shape[1]}; DaRec needs one width for both"
                 )
+            seed = self.config["llm_shuffle_seed"]
+            if seed is not None:
+                user_vectors, item_vectors = shuffled_rows(user_vectors, item_vectors, seed)
             self._llm_vectors = torch.from_numpy(np.concatenate([user_vectors, item_vectors]))
         return self._llm_vectors
 
@@ -67,6 +85,9 @@ class DaRecDataset(Dataset):
     def _check_vector_config(config):
         checked_choice("llm_vector_format", config["llm_vector_format"], VECTOR_FORMATS)
         checked_choice("llm_missing", config["llm_missing"], ("error", "mean"))
+        seed = config["llm_shuffle_seed"]
+        if seed is not None and (isinstance(seed, bool) or not isinstance(seed, int) or seed < 0):
+            raise ValueError(f"config key llm_shuffle_seed must be ~ (off) or an integer >= 0, got {seed!r}")
 
     def _vector_path(self, kind):
         path = self.config[f"llm_{kind}_vector_file"]

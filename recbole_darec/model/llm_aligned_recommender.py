@@ -26,7 +26,7 @@ A subclass names its terms in ``alignment_loss_names`` and computes them, alread
 
 Config keys (defaults in ``properties/model/LLMAlignedRecommender.yaml``) are those of
 :class:`~recbole_darec.data.dataset.DaRecDataset`, which reads the vectors:
-    llm_vector_format, llm_user_vector_file, llm_item_vector_file, llm_missing.
+    llm_vector_format, llm_user_vector_file, llm_item_vector_file, llm_missing, llm_shuffle_seed.
 """
 
 import torch
