@@ -23,6 +23,7 @@ the loss (and each term) averaged over the last 10% of steps; the table gives ea
 
 import argparse
 import os
+import shutil
 import statistics
 import sys
 import tempfile
@@ -60,7 +61,7 @@ def trained_tables(config, train_data, valid_data):
     trainer = get_trainer(config["MODEL_TYPE"], "LightGCN")(config, model)
     trainer.fit(train_data, valid_data, saved=True, show_progress=False)
     model.load_state_dict(torch.load(trainer.saved_model_file, map_location="cpu", weights_only=False)["state_dict"])
-    os.remove(trainer.saved_model_file)
+    shutil.rmtree(config["checkpoint_dir"], ignore_errors=True)
     model.eval()
     with torch.no_grad():
         return model.forward()
