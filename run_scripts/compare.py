@@ -29,7 +29,10 @@ Variants (``<X>`` is the backbone):
                     con:con_weight=0.0001 beside con, when RLMRec's default weight does not train
                     on a backbone (SimGCL on ml-100k, docs/claim.md). RecBole's ``model`` key
                     swaps the class: base:model=RLMRecSGL with --layer_combination=sum compares
-                    DaRec with RLMRec's SGL (layers summed) instead of RecBole's
+                    DaRec with RLMRec's SGL (layers summed) instead of RecBole's. Without a plain
+                    darec, the first darec:k=v is the row every other is compared against: with
+                    --reuse, base runs that reproduce.py made without DaRec's keys (darec_interval)
+                    then count, as their fingerprint no longer carries them
 
 Runs go to ``<output>.runs.csv`` as in ``reproduce.py``: resumable, a changed setting is run again,
 and parallel invocations may share it. ``--reuse results/darec-gain.runs.csv`` copies runs that
@@ -97,8 +100,10 @@ def parse_args(argv=None):
                 load_model_class(model)
             except (ValueError, ImportError) as error:
                 parser.error(f"--variants {variant!r}: {error}")
-    if "darec" not in args.variants:
-        parser.error("--variants must include darec: every comparison is against it")
+    args.ours = darec_row(args.variants)
+    if args.ours is None:
+        parser.error("--variants must include darec (or darec:key=value, DaRec with settings of its own): "
+                     "every comparison is against it")
     config = dict(GRIDS["darec"]["config"])
     for item in args.config:
         dataset, _, files = item.partition("=")
@@ -136,6 +141,15 @@ def variant_setting(variant):
     settings = {**extra, **dict(pair.split("=", 1) for pair in pairs)}
     # RecBole's own `model` key picks the class: recorded as the run's model, not as a setting.
     return settings.pop("model", model), settings
+
+
+def darec_row(variants):
+    r"""The variant every other is compared against: plain ``darec`` when listed, else the first
+    ``darec:key=value`` (DaRec with settings of its own, e.g. beside base runs ``reproduce.py`` made
+    without them); None when there is neither."""
+    if "darec" in variants:
+        return "darec"
+    return next((v for v in variants if v.partition(":")[0] == "darec"), None)
 
 
 def rival_kind(variant):
@@ -191,9 +205,10 @@ def compare(runs_by_variant, metric, ours="darec"):
     return result
 
 
-def verdict(backbone, comparison):
-    r"""A sentence per backbone: does DaRec beat Con and Gen (and the base) here?"""
+def verdict(backbone, comparison, ours="darec"):
+    r"""A sentence per backbone: does DaRec (the ``ours`` row) beat Con and Gen (and the base) here?"""
     parts = []
+    darec = f"DaRec{backbone}" + (f" ({ours.partition(':')[2]})" if ":" in ours else "")
     rivals = [v for v in dict.fromkeys(v for m in HEADLINE for v in comparison.get(m, {})) if rival_kind(v)]
     for rival in sorted(rivals, key=lambda v: (RIVALS.index(rival_kind(v)), v)):
         found = [(m, comparison[m][rival]) for m in HEADLINE if rival in comparison.get(m, {})]
@@ -213,7 +228,7 @@ def verdict(backbone, comparison):
         else:
             word = "does not differ significantly from"
         numbers = ", ".join(f"{m} {100 * d:+.1f}% (p={'n/a' if p is None else f'{p:.3f}'})" for m, (d, p, _) in found)
-        parts.append(f"DaRec{backbone} {word} {name}: {numbers}")
+        parts.append(f"{darec} {word} {name}: {numbers}")
     return "; ".join(parts) + "." if parts else "not enough runs yet."
 
 
@@ -251,11 +266,11 @@ def report(args, command, runs, dataset, keyed):
             summary_rows.append({"dataset": dataset, "backbone": backbone, "variant": variant,
                                  "model": mine[0]["model"], "runs": len(mine),
                                  **{f"{m}_{k}": v for m in metrics for k, v in zip(("mean", "std"), stats[m])}})
-        comparison = {m: compare(by_variant, m) for m in HEADLINE if m in metrics}
+        comparison = {m: compare(by_variant, m, ours=args.ours) for m in HEADLINE if m in metrics}
         if any(comparison.values()):
             lines += ["", "DaRec against each (relative difference of the means; paired t-test p):", "",
                       "| against | " + " | ".join(HEADLINE) + " |", "|---" * (len(HEADLINE) + 1) + "|"]
-            rivals = [v for v in by_variant if v != "darec"]
+            rivals = [v for v in by_variant if v != args.ours]
             for rival in rivals:
                 row = []
                 for m in HEADLINE:
@@ -265,7 +280,7 @@ def report(args, command, runs, dataset, keyed):
                     else:
                         row.append("")
                 lines.append(f"| {rival} | " + " | ".join(row) + " |")
-        verdicts.append(f"- **{backbone}**: {verdict(backbone, comparison)}")
+        verdicts.append(f"- **{backbone}**: {verdict(backbone, comparison, args.ours)}")
         lines.append("")
     if verdicts:
         lines += ["## Verdict", "", *verdicts, ""]

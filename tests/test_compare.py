@@ -82,6 +82,8 @@ def test_compare_refuses_a_grid_without_darec_and_unknown_variants():
     argv = [sys.executable, os.path.join(REPO, "run_scripts", "compare.py"), "--variants", "base", "con"]
     completed = subprocess.run(argv, capture_output=True, text=True, timeout=120, cwd=REPO)
     assert completed.returncode == 2 and "must include darec" in completed.stderr
+    completed = subprocess.run(argv + ["no_local"], capture_output=True, text=True, timeout=120, cwd=REPO)
+    assert completed.returncode == 2 and "must include darec" in completed.stderr  # an ablation is not the row
     completed = subprocess.run(argv[:-1] + ["darec", "nonsense"], capture_output=True, text=True, timeout=120, cwd=REPO)
     assert completed.returncode == 2 and "nonsense" in completed.stderr
 
@@ -113,6 +115,39 @@ def test_compare_reuses_only_runs_of_the_same_setting(tmp_path):
     trained = sorted((r["variant"], r["seed"]) for r in runs if not r.get("reused_from"))
     assert trained == [("base", 4), ("darec", 3), ("darec", 4)]  # seed 4's setting differs: trained
     assert "| variant | model | runs | recall@20 | ndcg@20 |" in open(output + "-tiny.md").read()
+
+
+def test_a_darec_row_with_settings_of_its_own_is_what_the_others_are_compared_against(tmp_path):
+    write_tiny_dataset(str(tmp_path))
+    config = os.path.join(str(tmp_path), "tiny.yaml")
+    with open(config, "w") as f:
+        yaml.safe_dump(tiny_config(tmp_path, topk=[20], valid_metric="NDCG@20"), f)
+    compare = _load()
+    assert compare.darec_row(["base", "darec:darec_interval=10", "darec:darec_weight=1"]) == "darec:darec_interval=10"
+    assert compare.darec_row(["darec:darec_interval=10", "darec"]) == "darec"
+    assert compare.darec_row(["base", "con"]) is None
+    # Base runs made by reproduce.py without DaRec's keys, DaRec runs with darec_interval: all reused.
+    base_setting = compare.setting_fingerprint([config], {"epochs": "1"})
+    darec_setting = compare.setting_fingerprint([config], {"epochs": "1", "darec_interval": "10"})
+    earlier = os.path.join(str(tmp_path), "earlier.runs.csv")
+    compare.write_csv(earlier, [
+        {"model": model, "dataset": "tiny", "setting": setting, "seed": seed, "recall@20": recall,
+         "ndcg@20": recall / 2, "best_valid": 0.3, "seconds": 9.0}
+        for model, setting, values in [("LightGCN", base_setting, (0.50, 0.52)),
+                                       ("DaRecLightGCN", darec_setting, (0.55, 0.56))]
+        for seed, recall in zip((1, 2), values)])
+    output = os.path.join(str(tmp_path), "results", "claim")
+    argv = [sys.executable, os.path.join(REPO, "run_scripts", "compare.py"), "--backbones", "LightGCN",
+            "--datasets", "tiny", "--config", f"tiny={config}", "--variants", "base", "darec:darec_interval=10",
+            "--seeds", "1", "2", "--output", output, "--reuse", earlier, "--epochs=1"]
+    completed = subprocess.run(argv, capture_output=True, text=True, timeout=900, cwd=str(tmp_path),
+                               env={**os.environ, "PYTHONPATH": REPO})
+    assert completed.returncode == 0, completed.stderr[-3000:]
+    assert completed.stdout.count("same setting found") == 4  # nothing trained
+    report = open(output + "-tiny.md").read()
+    # (0.555 - 0.51) / 0.51 = +8.8%
+    assert "| base | +8.8% (p=" in report.split("DaRec against each")[1]
+    assert "- **LightGCN**: DaRecLightGCN (darec_interval=10) " in report and "LightGCN: recall@20 +8.8%" in report
 
 
 def test_compare_refuses_a_missing_reuse_file(tmp_path):
