@@ -22,6 +22,27 @@ def _load():
     return module
 
 
+def _tiny_dataset_and_config(tmp_path):
+    r"""The tiny dataset under ``tmp_path`` and a config file for it (R@20 / N@20); the config's path."""
+    write_tiny_dataset(str(tmp_path))
+    config = os.path.join(str(tmp_path), "tiny.yaml")
+    with open(config, "w") as f:
+        yaml.safe_dump(tiny_config(tmp_path, topk=[20], valid_metric="NDCG@20"), f)
+    return config
+
+
+def _compare_with_reuse(tmp_path, config, earlier, variants, seeds):
+    r"""compare.py on the tiny dataset, reusing ``earlier``; the finished process and the output prefix."""
+    output = os.path.join(str(tmp_path), "results", "claim")
+    argv = [sys.executable, os.path.join(REPO, "run_scripts", "compare.py"), "--backbones", "LightGCN",
+            "--datasets", "tiny", "--config", f"tiny={config}", "--variants", *variants, "--seeds", *seeds,
+            "--output", output, "--reuse", earlier, "--epochs=1"]
+    completed = subprocess.run(argv, capture_output=True, text=True, timeout=900, cwd=str(tmp_path),
+                               env={**os.environ, "PYTHONPATH": REPO})
+    assert completed.returncode == 0, completed.stderr[-3000:]
+    return completed, output
+
+
 def test_paired_t_test_by_hand():
     compare = _load()
     # Differences 1, 2, 3: t = 2 / (1 / sqrt(3)) = 3.464 with 2 degrees of freedom, p = 0.0742.
@@ -48,10 +69,7 @@ def test_verdict_on_one_paired_seed_claims_no_significance_either_way():
 
 
 def test_compare_runs_every_variant_once_and_writes_the_claim_table(tmp_path):
-    write_tiny_dataset(str(tmp_path))
-    config = os.path.join(str(tmp_path), "tiny.yaml")
-    with open(config, "w") as f:
-        yaml.safe_dump(tiny_config(tmp_path, topk=[20], valid_metric="NDCG@20"), f)
+    config = _tiny_dataset_and_config(tmp_path)
     output = os.path.join(str(tmp_path), "results", "claim")
     argv = [sys.executable, os.path.join(REPO, "run_scripts", "compare.py"), "--backbones", "LightGCN",
             "--datasets", "tiny", "--config", f"tiny={config}", "--variants", "base", "con", "gen", "darec",
@@ -89,10 +107,7 @@ def test_compare_refuses_a_grid_without_darec_and_unknown_variants():
 
 
 def test_compare_reuses_only_runs_of_the_same_setting(tmp_path):
-    write_tiny_dataset(str(tmp_path))
-    config = os.path.join(str(tmp_path), "tiny.yaml")
-    with open(config, "w") as f:
-        yaml.safe_dump(tiny_config(tmp_path, topk=[20], valid_metric="NDCG@20"), f)
+    config = _tiny_dataset_and_config(tmp_path)
     compare = _load()
     fingerprint = compare.setting_fingerprint([config], {"epochs": "1"})
     earlier = os.path.join(str(tmp_path), "earlier.runs.csv")
@@ -101,13 +116,7 @@ def test_compare_reuses_only_runs_of_the_same_setting(tmp_path):
     compare.write_csv(earlier, [
         {"model": "LightGCN", "dataset": "tiny", "setting": fingerprint, "seed": 3, **metrics},
         {"model": "LightGCN", "dataset": "tiny", "setting": "another0000", "seed": 4, **metrics}])
-    output = os.path.join(str(tmp_path), "results", "claim")
-    argv = [sys.executable, os.path.join(REPO, "run_scripts", "compare.py"), "--backbones", "LightGCN",
-            "--datasets", "tiny", "--config", f"tiny={config}", "--variants", "base", "darec", "--seeds", "3", "4",
-            "--output", output, "--reuse", earlier, "--epochs=1"]
-    completed = subprocess.run(argv, capture_output=True, text=True, timeout=900, cwd=str(tmp_path),
-                               env={**os.environ, "PYTHONPATH": REPO})
-    assert completed.returncode == 0, completed.stderr[-3000:]
+    completed, output = _compare_with_reuse(tmp_path, config, earlier, ["base", "darec"], ["3", "4"])
     assert completed.stdout.count("same setting found") == 1
     runs = compare.read_runs(output + ".runs.csv")
     reused = [r for r in runs if r.get("reused_from")]
@@ -118,10 +127,7 @@ def test_compare_reuses_only_runs_of_the_same_setting(tmp_path):
 
 
 def test_a_darec_row_with_settings_of_its_own_is_what_the_others_are_compared_against(tmp_path):
-    write_tiny_dataset(str(tmp_path))
-    config = os.path.join(str(tmp_path), "tiny.yaml")
-    with open(config, "w") as f:
-        yaml.safe_dump(tiny_config(tmp_path, topk=[20], valid_metric="NDCG@20"), f)
+    config = _tiny_dataset_and_config(tmp_path)
     compare = _load()
     assert compare.darec_row(["base", "darec:darec_interval=10", "darec:darec_weight=1"]) == "darec:darec_interval=10"
     assert compare.darec_row(["darec:darec_interval=10", "darec"]) == "darec"
@@ -136,13 +142,8 @@ def test_a_darec_row_with_settings_of_its_own_is_what_the_others_are_compared_ag
         for model, setting, values in [("LightGCN", base_setting, (0.50, 0.52)),
                                        ("DaRecLightGCN", darec_setting, (0.55, 0.56))]
         for seed, recall in zip((1, 2), values)])
-    output = os.path.join(str(tmp_path), "results", "claim")
-    argv = [sys.executable, os.path.join(REPO, "run_scripts", "compare.py"), "--backbones", "LightGCN",
-            "--datasets", "tiny", "--config", f"tiny={config}", "--variants", "base", "darec:darec_interval=10",
-            "--seeds", "1", "2", "--output", output, "--reuse", earlier, "--epochs=1"]
-    completed = subprocess.run(argv, capture_output=True, text=True, timeout=900, cwd=str(tmp_path),
-                               env={**os.environ, "PYTHONPATH": REPO})
-    assert completed.returncode == 0, completed.stderr[-3000:]
+    completed, output = _compare_with_reuse(tmp_path, config, earlier, ["base", "darec:darec_interval=10"],
+                                            ["1", "2"])
     assert completed.stdout.count("same setting found") == 4  # nothing trained
     report = open(output + "-tiny.md").read()
     # (0.555 - 0.51) / 0.51 = +8.8%
