@@ -152,6 +152,12 @@ def darec_row(variants):
     return next((v for v in variants if v.partition(":")[0] == "darec"), None)
 
 
+def own_settings(variant):
+    r"""`` (key=value,...)`` for a variant with settings of its own, else ``""``: how a verdict names it."""
+    _, colon, own = variant.partition(":")
+    return f" ({own})" if colon else ""
+
+
 def rival_kind(variant):
     r"""``base``, ``con`` or ``gen`` for a rival of DaRec (with or without settings of its own), else None."""
     name = variant.partition(":")[0]
@@ -208,13 +214,12 @@ def compare(runs_by_variant, metric, ours="darec"):
 def verdict(backbone, comparison, ours="darec"):
     r"""A sentence per backbone: does DaRec (the ``ours`` row) beat Con and Gen (and the base) here?"""
     parts = []
-    darec = f"DaRec{backbone}" + (f" ({ours.partition(':')[2]})" if ":" in ours else "")
+    darec = f"DaRec{backbone}" + own_settings(ours)
     rivals = [v for v in dict.fromkeys(v for m in HEADLINE for v in comparison.get(m, {})) if rival_kind(v)]
     for rival in sorted(rivals, key=lambda v: (RIVALS.index(rival_kind(v)), v)):
         found = [(m, comparison[m][rival]) for m in HEADLINE if rival in comparison.get(m, {})]
         name = {"base": backbone, "con": f"{backbone}-Con", "gen": f"{backbone}-Gen"}[rival_kind(rival)]
-        if ":" in rival:
-            name += f" ({rival.partition(':')[2]})"
+        name += own_settings(rival)
         significant = [m for m, (_, p, _) in found if p is not None and p < 0.05]
         sign = {m: d for m, (d, _, _) in found}
         if all(p is None for _, (_, p, _) in found):
