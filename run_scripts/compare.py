@@ -81,7 +81,7 @@ def parse_args(argv=None):
     parser.add_argument("--seeds", type=int, nargs="+", default=[1, 2, 3])
     parser.add_argument("--config", action="append", default=[], metavar="DATASET=a.yaml,b.yaml")
     parser.add_argument("--output", default=os.path.join("results", "claim"))
-    parser.add_argument("--report-only", action="store_true", help="write the tables; train nothing")
+    parser.add_argument("--report-only", action="store_true", help="write the tables; train nothing (runs found by --reuse still count)")
     parser.add_argument("--reuse", nargs="+", default=[], metavar="RUNS_CSV",
                         help="runs files of reproduce.py: a run there of the same model, dataset, seed and "
                              "setting fingerprint counts as this cell's run and is copied, not retrained")
@@ -319,7 +319,7 @@ def main(argv=None):
     if not args.report_only:
         ensure_ml100k_vectors([(dataset, model, config_files(args, dataset, backbone))
                                for dataset, backbone, _, model, _, _ in grid])
-    for seed in [] if args.report_only else args.seeds:
+    for seed in args.seeds:
         for dataset, backbone, variant, model, settings, fingerprint in grid:
             done = [r for r in read_runs(runs_path) if (r["dataset"], r["backbone"], r["variant"], r["seed"],
                                                          r["setting"]) == (dataset, backbone, variant, seed, fingerprint)]
@@ -333,6 +333,9 @@ def main(argv=None):
                 print(f"  {variant} ({model}) on {dataset} seed {seed}: same setting found in {path}", flush=True)
                 append_run(runs_path, {"dataset": dataset, "backbone": backbone, "variant": variant,
                                        **row, "reused_from": path})
+                continue
+            if args.report_only:
+                print(f"  {variant} ({model}) on {dataset} seed {seed}: not run (--report-only)", flush=True)
                 continue
             train_cell(runs_path, cell_folder(output, dataset, model, seed, fingerprint),
                        f"{variant} ({model}) on {dataset} seed {seed}", model, dataset, seed,

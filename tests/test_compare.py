@@ -31,12 +31,12 @@ def _tiny_dataset_and_config(tmp_path):
     return config
 
 
-def _compare_with_reuse(tmp_path, config, earlier, variants, seeds):
+def _compare_with_reuse(tmp_path, config, earlier, variants, seeds, options=()):
     r"""compare.py on the tiny dataset, reusing ``earlier``; the finished process and the output prefix."""
     output = os.path.join(str(tmp_path), "results", "claim")
     argv = [sys.executable, os.path.join(REPO, "run_scripts", "compare.py"), "--backbones", "LightGCN",
             "--datasets", "tiny", "--config", f"tiny={config}", "--variants", *variants, "--seeds", *seeds,
-            "--output", output, "--reuse", earlier, "--epochs=1"]
+            "--output", output, "--reuse", earlier, *options, "--epochs=1"]
     completed = subprocess.run(argv, capture_output=True, text=True, timeout=900, cwd=str(tmp_path),
                                env={**os.environ, "PYTHONPATH": REPO})
     assert completed.returncode == 0, completed.stderr[-3000:]
@@ -124,6 +124,27 @@ def test_compare_reuses_only_runs_of_the_same_setting(tmp_path):
     trained = sorted((r["variant"], r["seed"]) for r in runs if not r.get("reused_from"))
     assert trained == [("base", 4), ("darec", 3), ("darec", 4)]  # seed 4's setting differs: trained
     assert "| variant | model | runs | recall@20 | ndcg@20 |" in open(output + "-tiny.md").read()
+
+
+def test_report_only_counts_reused_runs_and_trains_nothing(tmp_path):
+    config = _tiny_dataset_and_config(tmp_path)
+    compare = _load()
+    earlier = os.path.join(str(tmp_path), "earlier.runs.csv")
+    metrics = {"recall@20": 0.5, "ndcg@20": 0.25, "best_valid": 0.3, "seconds": 9.0}
+    compare.write_csv(earlier, [
+        {"model": model, "dataset": "tiny", "setting": compare.setting_fingerprint([config], settings),
+         "seed": 1, **metrics, "recall@20": recall}
+        for model, settings, recall in [("LightGCN", {"epochs": "1"}, 0.5),
+                                        ("DaRecLightGCN", {"epochs": "1", "darec_interval": "10"}, 0.4)]])
+    completed, output = _compare_with_reuse(tmp_path, config, earlier, ["base", "darec:darec_interval=10"],
+                                            ["1", "2"], options=["--report-only"])
+    assert completed.stdout.count("same setting found") == 2
+    assert completed.stdout.count("not run (--report-only)") == 2  # seed 2 of both: nothing to reuse
+    runs = compare.read_runs(output + ".runs.csv")
+    assert sorted((r["variant"], r["seed"], r["recall@20"]) for r in runs) == [
+        ("base", 1, 0.5), ("darec:darec_interval=10", 1, 0.4)]
+    assert not os.path.exists(output + ".resume") or not os.listdir(output + ".resume")
+    assert "-20.0%" in open(output + "-tiny.md").read()  # DaRec's 0.4 against the base's 0.5
 
 
 def test_a_darec_row_with_settings_of_its_own_is_what_the_others_are_compared_against(tmp_path):
