@@ -81,7 +81,8 @@ def parse_args(argv=None):
     parser.add_argument("--seeds", type=int, nargs="+", default=[1, 2, 3])
     parser.add_argument("--config", action="append", default=[], metavar="DATASET=a.yaml,b.yaml")
     parser.add_argument("--output", default=os.path.join("results", "claim"))
-    parser.add_argument("--report-only", action="store_true", help="write the tables; train nothing (runs found by --reuse still count)")
+    parser.add_argument("--report-only", action="store_true",
+                        help="write the tables; train nothing (runs found by --reuse still count)")
     parser.add_argument("--reuse", nargs="+", default=[], metavar="RUNS_CSV",
                         help="runs files of reproduce.py: a run there of the same model, dataset, seed and "
                              "setting fingerprint counts as this cell's run and is copied, not retrained")
