@@ -17,12 +17,17 @@ Applied once, on ``import recbole_darec``; each fix is scoped to RecBole's own c
   warnings (and torch's deprecation notes about RecBole's calls) are silenced for RecBole's
   modules only. pandas 3 makes those fills silent no-ops (copy-on-write), so setup.py pins
   pandas < 3 and a warning is raised if pandas 3 is found anyway.
+* RecBole's ``ensure_dir`` checks for a folder, then creates it: processes that start together
+  (parallel Ray Tune trials sharing one ``checkpoint_dir``) can all see no folder, and every
+  ``makedirs`` but the first raises ``FileExistsError``, failing that trial before it trains. It
+  now creates the folder with ``exist_ok``, in every RecBole module that imported it.
 * ray 2.6 (RecBole's pin) imports ``pkg_resources`` whenever RecBole is imported, and setuptools
   warns about that on every run; setup.py pins setuptools < 82, which still ships it, so the
   warning is noise to our users and is silenced for ray's modules only.
 """
 
 import functools
+import os
 import warnings
 
 import torch
@@ -83,6 +88,32 @@ def _patch_scipy_dok():
         dok_matrix._update = _dok_update
 
 
+def _ensure_dir(dir_path):
+    r"""RecBole's ``ensure_dir`` without its check-then-create race."""
+    os.makedirs(dir_path, exist_ok=True)
+
+
+RECBOLE_ENSURE_DIR_USERS = ("recbole.utils", "recbole.utils.utils", "recbole.utils.logger",
+                            "recbole.data.utils", "recbole.data.dataset.dataset", "recbole.trainer.trainer")
+
+
+_RECBOLE_ENSURE_DIR = None  # RecBole's own, kept so a test can show the race it had
+
+
+def _patch_ensure_dir():
+    import importlib
+
+    global _RECBOLE_ENSURE_DIR
+    import recbole.utils.utils
+
+    if recbole.utils.utils.ensure_dir is not _ensure_dir:
+        _RECBOLE_ENSURE_DIR = recbole.utils.utils.ensure_dir
+    for name in RECBOLE_ENSURE_DIR_USERS:
+        module = importlib.import_module(name)
+        if getattr(module, "ensure_dir", None) is not None:
+            module.ensure_dir = _ensure_dir
+
+
 def _quiet_ray_pkg_resources_warning():
     warnings.filterwarnings(
         "ignore", message=r"pkg_resources is deprecated", category=UserWarning, module=r"ray\."
@@ -117,6 +148,7 @@ def apply():
     _quiet_ray_pkg_resources_warning()  # before the first import of RecBole, which imports ray
     _patch_checkpoint_loading()
     _patch_scipy_dok()
+    _patch_ensure_dir()
     _quiet_recbole_warnings()
     from recbole_darec.datasets.guard import guard_dataset_loading
 

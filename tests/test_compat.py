@@ -28,6 +28,32 @@ def test_scipy_dok_update_exists_and_lightgcn_adjacency_is_right(tiny):
     np.testing.assert_allclose(model.norm_adj_matrix.to_dense().numpy(), expected, rtol=1e-5, atol=1e-7)
 
 
+def _folder_made_by_another_process_first(monkeypatch):
+    r"""os.makedirs that finds the folder just made by a process that started at the same time."""
+    real_makedirs = os.makedirs
+
+    def makedirs(path, *args, **kwargs):
+        real_makedirs(path, exist_ok=True)
+        return real_makedirs(path, *args, **kwargs)
+
+    monkeypatch.setattr(os, "makedirs", makedirs)
+
+
+def test_recbole_ensure_dir_survives_a_folder_made_between_its_check_and_its_create(tmp_path, monkeypatch):
+    import importlib
+
+    import recbole_darec.compat as compat
+
+    _folder_made_by_another_process_first(monkeypatch)
+    # RecBole's own ensure_dir loses this race: the trial that lost it failed before training.
+    with pytest.raises(FileExistsError):
+        compat._RECBOLE_ENSURE_DIR(str(tmp_path / "recbole"))
+    for name in compat.RECBOLE_ENSURE_DIR_USERS:
+        folder = tmp_path / name / "saved"
+        importlib.import_module(name).ensure_dir(str(folder))
+        assert folder.is_dir(), name
+
+
 class _NotATensor:
     pass
 

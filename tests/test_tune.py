@@ -181,7 +181,8 @@ def test_asha_sweep_writes_trials_best_config_plots_and_one_test_run(sweep_folde
     out = sweep_folder / "out"
     with open(out / "trials.csv") as f:
         trials = list(csv.DictReader(f))
-    assert len(trials) == 3 and all(t["status"] in ("finished", "stopped early by the scheduler") for t in trials)
+    assert len(trials) == 3 and all(t["status"] in ("finished", "stopped early by the scheduler") for t in trials), \
+        [(t["trial"], t["status"], t["error"]) for t in trials]
     assert {t["darec_n_clusters"] for t in trials} <= {"2", "4"}
     assert all(0.01 <= float(t["darec_weight"]) <= 1.0 and 1 <= int(t["evaluations"]) <= 4 for t in trials)
     summary = json.loads((out / "best_test.json").read_text())
