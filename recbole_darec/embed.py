@@ -33,7 +33,13 @@ from dataclasses import dataclass, field
 import numpy as np
 
 import recbole_darec  # noqa: F401  (compat fixes and model registration)
-from recbole_darec.data.llm_vectors import LLMVectorError, read_npz_vectors, write_npz_vectors
+from recbole_darec.data.llm_vectors import (
+    LLMVectorError,
+    configured_vector_file,
+    read_npz_vectors,
+    write_npz_vectors,
+)
+from recbole_darec.data.split_record import split_settings, train_pairs_sha256
 from recbole_darec.text import (
     DEFAULT_USER_FIELD_EXCLUDE,
     TEXT_FORMAT_VERSION,
@@ -242,18 +248,6 @@ def build_split(config):
     return dataset, train, valid, test
 
 
-def _json_safe(value):
-    return json.loads(json.dumps(value, default=str, sort_keys=True))
-
-
-def split_settings(config):
-    r"""Every config value that decides the dataset and its split."""
-    from recbole.utils.argument_list import dataset_arguments
-
-    keys = ["model", "seed", "reproducibility", "eval_args", *dataset_arguments]
-    return _json_safe({key: config[key] for key in keys})
-
-
 def _sha256_file(path, chunk=1 << 20):
     digest = hashlib.sha256()
     with open(path, "rb") as f:
@@ -340,10 +334,10 @@ def _config_value(config, key):
 
 
 def training_paths(config):
-    r"""The two npz files a DaRec training run with this config reads."""
+    r"""The two npz files a DaRec training run with this config reads (``{seed}`` filled in)."""
     name = config["dataset"]
     return tuple(
-        _config_value(config, f"llm_{kind}_vector_file")
+        configured_vector_file(config, kind)
         or os.path.join(config["data_path"], f"{name}.{kind}_llm.npz")
         for kind in ("user", "item")
     )
@@ -359,7 +353,7 @@ def resolve_out_paths(out_dir, config):
         return tuple(os.path.join(folder, f"{name}.{k}_llm.npz") for k in ("user", "item"))
     paths, folder = [], None
     for kind in ("user", "item"):
-        configured = _config_value(config, f"llm_{kind}_vector_file")
+        configured = configured_vector_file(config, kind)
         if configured:
             _refuse_protected(configured, f"config key llm_{kind}_vector_file:")
             paths.append(os.path.abspath(configured))
@@ -467,15 +461,13 @@ def _build_texts(args, config):
 
     user_tokens = _union(profile_of, inter_users, dataset.field2id_token[uid][1:])
     item_tokens = _union(item_text_of, inter_items, dataset.field2id_token[iid][1:])
-    pairs = sorted(zip(train_users.tolist(), train_items.tolist()))
     split = {
         "settings": split_settings(config),
         "built_by": f"recbole {library_versions()['recbole']}: init_seed, "
                     f"recbole.data.dataset.Dataset, Dataset.build (as run_recbole)",
         "interactions": {"train": len(train.inter_feat), "valid": len(valid.inter_feat),
                          "test": len(test.inter_feat)},
-        "train_pairs_sha256": hashlib.sha256("\n".join(f"{u}\t{i}" for u, i in pairs)
-                                             .encode()).hexdigest(),
+        "train_pairs_sha256": train_pairs_sha256(train_users.tolist(), train_items.tolist()),
     }
     fields = {
         "item": item_fields, "user": user_fields, "history": history_fields,
@@ -671,38 +663,60 @@ class TextEncoder:
 
 
 def text_fingerprint(texts, encoder_sha, max_length):
-    digest = hashlib.sha256()
+    r"""``{kind: fingerprint}`` of what each file is derived from. The user file's covers its
+    training split too: two splits can render the same texts, and its sidecar must name its own.
+    The item file's does not, so re-embedding for another seed re-encodes only the users."""
     head = {"mode": "encode", "text_format_version": TEXT_FORMAT_VERSION, "encoder": encoder_sha,
             "max_length": max_length, "pooling": POOLING, "sidecar_version": SIDE_CAR_VERSION}
-    digest.update(json.dumps(head, sort_keys=True).encode())
+    fingerprints = {}
     for kind, tokens, rows in (("user", texts.user_tokens, texts.user_texts),
                                ("item", texts.item_tokens, texts.item_texts)):
+        digest = hashlib.sha256(json.dumps(head, sort_keys=True).encode())
         digest.update(f"\0{kind}\0".encode())
+        if kind == "user":
+            digest.update(f"split\0{texts.split.get('train_pairs_sha256')}\0".encode())
         for token, text in zip(tokens, rows):
             digest.update(f"{token}\t{text}\n".encode())
-    return digest.hexdigest()
+        fingerprints[kind] = digest.hexdigest()
+    return fingerprints
 
 
-def is_up_to_date(paths, fingerprint):
-    r"""Both vector files exist, are readable, and their sidecars carry ``fingerprint``."""
-    for path in paths:
-        try:
-            with open(path + ".json", encoding="utf-8") as f:
-                meta = json.load(f)
-            if meta.get("fingerprint") != fingerprint:
-                return False
-            tokens, vectors = read_npz_vectors(path)
-        except (OSError, ValueError):
+def combined_fingerprint(fingerprints):
+    return hashlib.sha256(json.dumps(fingerprints, sort_keys=True).encode()).hexdigest()
+
+
+def is_up_to_date(path, fingerprint):
+    r"""The vector file exists, is readable, and its sidecar carries ``fingerprint``."""
+    try:
+        with open(path + ".json", encoding="utf-8") as f:
+            meta = json.load(f)
+        if meta.get("fingerprint") != fingerprint:
             return False
-        if len(tokens) != meta.get("count") or vectors.shape[1] != meta.get("dim"):
-            return False
-    return True
+        tokens, vectors = read_npz_vectors(path)
+    except (OSError, ValueError):
+        return False
+    return len(tokens) == meta.get("count") and vectors.shape[1] == meta.get("dim")
 
 
-def _write_pair(paths, tables, metadata):
-    for kind, path, (tokens, vectors) in zip(("user", "item"), paths, tables):
-        meta = dict(metadata, kind=kind, count=int(len(tokens)), dim=int(vectors.shape[1]))
-        write_npz_vectors(path, tokens, vectors, meta)
+def refuse_foreign_file(path):
+    r"""Never re-encode over vectors this command did not make (``--vectors-from``, an import,
+    your own files): a script that embeds before training must not replace them."""
+    if not os.path.exists(path):
+        return
+    try:
+        with open(path + ".json", encoding="utf-8") as f:
+            source = json.load(f).get("source")
+    except (OSError, ValueError, AttributeError):
+        source = None
+    if source != "encoder":
+        made_by = f"source: {source}" if source else "no sidecar"
+        raise EmbedError(f"{path} holds vectors that this command did not encode ({made_by}); pass "
+                         f"--force to replace them, or write elsewhere (--out-dir, llm_*_vector_file)")
+
+
+def _write_one(kind, path, tokens, vectors, metadata):
+    meta = dict(metadata, kind=kind, count=int(len(tokens)), dim=int(vectors.shape[1]))
+    write_npz_vectors(path, tokens, vectors, meta)
 
 
 def _training_hint(config, paths):
@@ -753,7 +767,7 @@ def import_vectors(args, config):
          "item": sources["item"]["sha256"], "required": required,
          "sidecar_version": SIDE_CAR_VERSION}, sort_keys=True).encode()).hexdigest()
     result = {"user_path": out_paths[0], "item_path": out_paths[1], "fingerprint": fingerprint}
-    if not args.force and is_up_to_date(out_paths, fingerprint):
+    if not args.force and all(is_up_to_date(path, fingerprint) for path in out_paths):
         print(f"up to date: {out_paths[0]}, {out_paths[1]} (use --force to rewrite)")
         return dict(result, status="up to date")
     metadata = {
@@ -767,7 +781,8 @@ def import_vectors(args, config):
         "created": datetime.datetime.now(datetime.timezone.utc).isoformat(),
         "fingerprint": fingerprint,
     }
-    _write_pair(out_paths, tables, metadata)
+    for kind, path, (tokens, vectors) in zip(("user", "item"), out_paths, tables):
+        _write_one(kind, path, tokens, vectors, metadata)
     print(f"wrote {len(tables[0][0])} user and {len(tables[1][0])} item vectors "
           f"(width {widths[0]}) to {out_paths[0]} and {out_paths[1]}")
     _training_hint(config, out_paths)
@@ -793,17 +808,24 @@ def run_embed(argv=None):
         dump_texts(args.dump_texts, texts)
     encoder_sha = encoder_digest(encoder_path)
     max_length = args.max_length or _default_max_length(encoder_path)
-    fingerprint = text_fingerprint(texts, encoder_sha, max_length)
-    result = {"user_path": out_paths[0], "item_path": out_paths[1], "fingerprint": fingerprint,
+    fingerprints = text_fingerprint(texts, encoder_sha, max_length)
+    result = {"user_path": out_paths[0], "item_path": out_paths[1],
+              "fingerprint": combined_fingerprint(fingerprints), "fingerprints": fingerprints,
               "texts": texts}
-    if not args.force and is_up_to_date(out_paths, fingerprint):
+    tables = {"user": (out_paths[0], texts.user_tokens, texts.user_texts),
+              "item": (out_paths[1], texts.item_tokens, texts.item_texts)}
+    stale = [kind for kind, (path, _, _) in tables.items()
+             if args.force or not is_up_to_date(path, fingerprints[kind])]
+    if not args.force:
+        for kind in stale:
+            refuse_foreign_file(tables[kind][0])
+    if not stale:
         print(f"up to date: {out_paths[0]}, {out_paths[1]} (use --force to re-encode)")
-        return dict(result, status="up to date")
+        return dict(result, status="up to date", written=[])
     prepared = time.perf_counter()
 
     encoder = TextEncoder(encoder_path, args.device, max_length)
-    user_vectors = encoder.encode(texts.user_texts, args.batch_size, desc="users")
-    item_vectors = encoder.encode(texts.item_texts, args.batch_size, desc="items")
+    vectors = {kind: encoder.encode(tables[kind][2], args.batch_size, desc=f"{kind}s") for kind in stale}
     encoded = time.perf_counter()
 
     is_default = args.encoder is None
@@ -824,22 +846,22 @@ def run_embed(argv=None):
             "batch_size": args.batch_size,
         },
         "fields": texts.fields,
-        "split": texts.split,
         "data_files": texts.data_files,
         "versions": library_versions(),
         "created": datetime.datetime.now(datetime.timezone.utc).isoformat(),
         "seconds": {"texts_and_split": round(prepared - started, 2),
                     "encoding": round(encoded - prepared, 2)},
-        "fingerprint": fingerprint,
     }
-    _write_pair(out_paths, [(texts.user_tokens, user_vectors), (texts.item_tokens, item_vectors)],
-                metadata)
-    print(f"wrote {len(texts.user_tokens)} user and {len(texts.item_tokens)} item vectors "
-          f"(width {user_vectors.shape[1]}) to {out_paths[0]} and {out_paths[1]} in "
-          f"{encoded - started:.1f} s "
+    for kind in stale:
+        path, tokens, _ = tables[kind]
+        # Only the user texts come from the training split; the run checks this record (split_record.py).
+        extra = {"split": texts.split} if kind == "user" else {}
+        _write_one(kind, path, tokens, vectors[kind], dict(metadata, fingerprint=fingerprints[kind], **extra))
+    written = " and ".join(f"{len(tables[kind][1])} {kind} vectors to {tables[kind][0]}" for kind in stale)
+    print(f"wrote {written} (width {vectors[stale[0]].shape[1]}) in {encoded - started:.1f} s "
           f"(encoding {encoded - prepared:.1f} s on {encoder.device})")
     _training_hint(config, out_paths)
-    return dict(result, status="written", seconds=round(encoded - started, 2))
+    return dict(result, status="written", written=stale, seconds=round(encoded - started, 2))
 
 
 def main(argv=None):

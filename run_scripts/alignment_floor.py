@@ -170,7 +170,9 @@ def main(argv=None):
     os.chdir(REPO)
 
     import recbole_darec  # noqa: F401
-    from demo import _write_atomically, embed
+    from demo import _write_atomically
+
+    from recbole_darec.experiments.vectors import ensure_split_vectors
     from recbole.config import Config
     from recbole.data import create_dataset, data_preparation
     from recbole.utils import init_seed
@@ -182,8 +184,7 @@ def main(argv=None):
             overrides["epochs"] = args.epochs
         config = Config(model="DaRecLightGCN", dataset=args.dataset, config_file_list=args.config_files,
                         config_dict=overrides)
-        if args.dataset == "ml-100k" and not os.path.exists(config["llm_item_vector_file"]):
-            embed(args.dataset, args.config_files, "")
+        ensure_split_vectors(args.dataset, "DaRecLightGCN", args.config_files, seed)
         init_seed(config["seed"], config["reproducibility"])
         dataset = create_dataset(config)
         train_data, valid_data, _ = data_preparation(config, dataset)

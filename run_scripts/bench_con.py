@@ -59,6 +59,9 @@ def build(model_name, dataset, config_files, device, overrides):
     config = Config(model=model_name, dataset=dataset, config_file_list=config_files,
                     config_dict={"device": str(device), "state": "WARNING", "use_gpu": device.type == "cuda",
                                  **overrides})
+    from recbole_darec.experiments.vectors import ensure_split_vectors
+
+    ensure_split_vectors(dataset, model_name, config_files, config["seed"])
     init_seed(config["seed"], config["reproducibility"])
     train, _, _ = data_preparation(config, create_dataset(config))
     model = get_model(model_name)(config, train._dataset).to(config["device"])

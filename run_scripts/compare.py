@@ -52,8 +52,10 @@ sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
 
 from demo import mean_std  # noqa: E402
 from reproduce import (  # noqa: E402
-    GRIDS, append_run, cell_folder, ensure_ml100k_vectors, load_model_class, one_per_seed, prepare_output,
+    GRIDS, append_run, cell_folder, load_model_class, one_per_seed, prepare_output,
     read_runs, setting_fingerprint, train_cell, write_csv)
+
+from recbole_darec.experiments.vectors import ensure_split_vectors, reads_llm_vectors  # noqa: E402
 
 VARIANTS = {
     "base": ("{X}", {}),
@@ -172,8 +174,10 @@ def cells(args, overrides):
             for variant in args.variants:
                 model, extra = variant_setting(variant)
                 settings = {**overrides, **extra}
-                fingerprint = setting_fingerprint(config_files(args, dataset, backbone), settings)
-                yield dataset, backbone, variant, model.format(X=backbone), settings, fingerprint
+                model = model.format(X=backbone)
+                fingerprint = setting_fingerprint(config_files(args, dataset, backbone), settings,
+                                                  reads_llm_vectors(model))
+                yield dataset, backbone, variant, model, settings, fingerprint
 
 
 def metric_columns(rows):
@@ -317,9 +321,6 @@ def main(argv=None):
                 write_csv(f"{output}-{dataset}.csv", rows)
             print(text, flush=True)
 
-    if not args.report_only:
-        ensure_ml100k_vectors([(dataset, model, config_files(args, dataset, backbone))
-                               for dataset, backbone, _, model, _, _ in grid])
     for seed in args.seeds:
         for dataset, backbone, variant, model, settings, fingerprint in grid:
             done = [r for r in read_runs(runs_path) if (r["dataset"], r["backbone"], r["variant"], r["seed"],
@@ -338,6 +339,7 @@ def main(argv=None):
             if args.report_only:
                 print(f"  {variant} ({model}) on {dataset} seed {seed}: not run (--report-only)", flush=True)
                 continue
+            ensure_split_vectors(dataset, model, config_files(args, dataset, backbone), seed, settings)
             train_cell(runs_path, cell_folder(output, dataset, model, seed, fingerprint),
                        f"{variant} ({model}) on {dataset} seed {seed}", model, dataset, seed,
                        config_files(args, dataset, backbone), settings,

@@ -5,8 +5,10 @@ r"""The offline ml-100k demo: embed, train LightGCN and DaRecLightGCN, print the
                                           [--dataset ml-100k] [--embed-args "--encoder DIR ..."]
                                           [--output results/NAME] [--resume]
 
-1. ``python -m recbole_darec.embed`` encodes ml-100k's item and user texts with the offline
-   all-MiniLM-L6-v2 into ``dataset/ml-100k/`` (a no-op when up to date).
+1. Before each seed's first model that reads vectors, ``python -m recbole_darec.embed`` encodes
+   ml-100k's texts with the offline all-MiniLM-L6-v2 for that seed's split: the user texts list
+   that seed's training items only (``dataset/ml-100k/ml-100k.seed<N>.user_llm.npz``; the item
+   vectors are encoded once). A no-op when up to date.
 2. Each model is trained with RecBole's ``run_recbole`` on the same split, seed, epochs and
    early stopping (validation NDCG@20); the best-validation checkpoint is tested once.
 3. The table (the test metrics, the best validation score, wall time; mean ± std over seeds) is
@@ -50,16 +52,6 @@ def parse_args():
     args, extra = parser.parse_known_args()
     overrides = dict(arg[2:].split("=", 1) for arg in extra if arg.startswith("--") and "=" in arg)
     return args, overrides
-
-
-def embed(dataset, config_files, extra):
-    command = [sys.executable, "-m", "recbole_darec.embed", "--dataset", dataset,
-               "--config_files", " ".join(config_files), *shlex.split(extra)]
-    if dataset == "ml-100k":
-        # RecBole's bundled copy lives in site-packages: the vectors go to ./dataset/ml-100k.
-        command += ["--out-dir", os.path.join(REPO, "dataset", "ml-100k")]
-    print("$", " ".join(command[1:]), flush=True)
-    subprocess.run(command, check=True)
 
 
 # Columns of a run that are neither test metrics nor averaged into the table.
@@ -190,7 +182,7 @@ def main():
     config_files = [os.path.abspath(f) for f in args.config_files]
     output = os.path.abspath(args.output or default_output(args.dataset))
     os.chdir(REPO)  # relative paths in the demo yaml (dataset/ml-100k/...) are the repo's
-    embed(args.dataset, config_files, args.embed_args)
+    from recbole_darec.experiments.vectors import ensure_split_vectors
     # Finished runs are kept in a side file, so an interrupted grid resumes where it stopped.
     partial = output + ".partial.csv"
     os.makedirs(os.path.dirname(output), exist_ok=True)
@@ -202,6 +194,9 @@ def main():
                 rows.append(done[(model, seed)])
                 print(f"  {model} seed {seed}: done earlier ({partial})", flush=True)
                 continue
+            # The demo embeds its own dataset, whichever it is.
+            ensure_split_vectors(args.dataset, model, config_files, seed, overrides, args.embed_args,
+                                 embedded_here=(args.dataset,))
             rows.append(train(model, args.dataset, seed, config_files, overrides))
             _write_atomically(partial, lambda f: _write_csv(f, rows))
     command = "python run_scripts/demo.py " + " ".join(

@@ -28,8 +28,11 @@ def test_under_both_rules(model_name, dataset, seed, config_files, overrides):
     from recbole.quick_start import run_recbole
     from recbole.utils import get_model, get_trainer, init_seed
 
+    from recbole_darec.experiments.vectors import ensure_split_vectors
+
     checkpoint_dir = tempfile.mkdtemp(prefix="mask-effect-")
     base = {**overrides, "seed": seed, "state": "WARNING", "checkpoint_dir": checkpoint_dir}
+    ensure_split_vectors(dataset, model_name, config_files, seed, overrides)
     trained = run_recbole(model=model_name, dataset=dataset, config_file_list=config_files,
                           config_dict={**base, "test_history": "train"})
     (checkpoint,) = [os.path.join(checkpoint_dir, f) for f in os.listdir(checkpoint_dir)]

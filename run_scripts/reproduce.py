@@ -12,8 +12,8 @@ Grids:
              and RLMRecLightGCN (RLMRec's own LightGCN) are both compared with its LightGCN row.
   darec:     LightGCN, SGL, SimGCL and their DaRec versions on ml-100k (properties/ml-100k-demo.yaml)
              and steam (properties/rlmrec.yaml); the relative gain of each DaRec<X> over <X> and
-             whether it exceeds 2 std. ml-100k's vectors are encoded before the first run if
-             missing (as demo.py does); Steam's come from its builder (docs/datasets.md).
+             whether it exceeds 2 std. ml-100k's vectors are encoded for each seed's split before
+             its first aligned run (as demo.py does); Steam's come from its builder (docs/datasets.md).
 
 Every finished run is appended at once to ``<output>.runs.csv`` with a fingerprint of its setting
 (config files' content and the --key=value overrides); a rerun skips those cells, so an
@@ -34,6 +34,7 @@ import fcntl
 import hashlib
 import json
 import os
+import re
 import shutil
 import sys
 
@@ -41,7 +42,9 @@ REPO = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
 sys.path.insert(0, REPO)
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
 
-from demo import INTEGER_COLUMNS, _write_atomically, _write_csv, embed, mean_std, train  # noqa: E402
+from demo import INTEGER_COLUMNS, _write_atomically, _write_csv, mean_std, train  # noqa: E402
+
+from recbole_darec.experiments.vectors import ensure_split_vectors, reads_llm_vectors  # noqa: E402
 
 PUBLISHED = os.path.join(os.path.dirname(os.path.abspath(__file__)), "published_rlmrec_table1.csv")
 RLMREC_YAML = os.path.join("properties", "rlmrec.yaml")
@@ -144,12 +147,21 @@ def config_files(args, dataset, model):
     return [path.format(dataset=dataset, backbone=backbone(model)) for path in args.config[dataset]]
 
 
-def setting_fingerprint(config_files, overrides):
+# A config line of the language-vector keys, which only models that read vectors read.
+VECTOR_KEY_LINE = re.compile(rb"^[ \t]*llm_\w+[ \t]*:.*$\n?", re.MULTILINE)
+
+
+def setting_fingerprint(config_files, overrides, reads_vectors=True):
+    r"""A digest of a cell's setting: its config files' content and its overrides. For a model that
+    reads no language vectors (``reads_vectors=False``) the ``llm_*`` keys are left out, as the
+    model never reads them: re-embedding the vectors does not make its runs stale."""
     digest = hashlib.sha256()
     for path in config_files:
         with open(path, "rb") as f:
-            digest.update(f.read())
-    digest.update(json.dumps(sorted(overrides.items())).encode())
+            content = f.read()
+        digest.update(content if reads_vectors else VECTOR_KEY_LINE.sub(b"", content))
+    kept = {k: v for k, v in overrides.items() if reads_vectors or not k.startswith("llm_")}
+    digest.update(json.dumps(sorted(kept.items())).encode())
     return digest.hexdigest()[:12]
 
 
@@ -313,28 +325,6 @@ def train_cell(runs_path, folder, label, model, dataset, seed, config_files, ove
     return runs
 
 
-def needs_llm_vectors(model):
-    r"""Whether ``model`` reads the language-model vectors (DaRec, RLMRec-Con/-Gen)."""
-    import recbole_darec  # noqa: F401  (registers our models with RecBole)
-    from recbole.utils import get_model
-
-    from recbole_darec.model.llm_aligned_recommender import LLMAlignedRecommender
-
-    return issubclass(get_model(model), LLMAlignedRecommender)
-
-
-def ensure_ml100k_vectors(cells):
-    r"""Encode ml-100k's vectors offline (as ``demo.py`` does) before the first run when a cell
-    ``(dataset, model, config files)`` needs them and ``dataset/ml-100k/`` lacks them: on a fresh
-    clone the grid would otherwise train its base models and then stop at the first DaRec cell.
-    Other datasets' vectors come from their builders (docs/datasets.md)."""
-    folder = os.path.join(REPO, "dataset", "ml-100k")
-    present = all(os.path.isfile(os.path.join(folder, f"ml-100k.{side}_llm.npz")) for side in ("user", "item"))
-    needing = [files for dataset, model, files in cells if dataset == "ml-100k" and needs_llm_vectors(model)]
-    if needing and not present:
-        embed("ml-100k", needing[0], "")
-
-
 def prepare_output(name):
     r"""Absolute ``<output>`` and ``<output>.runs.csv``; the folder exists and the cwd is the repo."""
     sys.argv = sys.argv[:1]  # RecBole's Config must not re-read our flags
@@ -358,7 +348,7 @@ def main(argv=None):
         + [f"--config {d}={','.join(os.path.relpath(f, REPO) for f in fs)}" for d, fs in args.config.items() if fs]
         + [f"--{k}={v}" for k, v in overrides.items()])
 
-    settings = {(d, m): setting_fingerprint(config_files(args, d, m), overrides)
+    settings = {(d, m): setting_fingerprint(config_files(args, d, m), overrides, reads_llm_vectors(m))
                 for d in args.datasets for m in args.models}
 
     def write_reports():
@@ -371,8 +361,6 @@ def main(argv=None):
             write_csv(output + ".csv", summary_rows(summary))
         return text
 
-    if not args.report_only:
-        ensure_ml100k_vectors([(d, m, config_files(args, d, m)) for d in args.datasets for m in args.models])
     for dataset in [] if args.report_only else args.datasets:
         for seed in args.seeds:
             for model in args.models:
@@ -384,6 +372,7 @@ def main(argv=None):
                     print(f"  {model} on {dataset} seed {seed}: done earlier ({runs_path})", flush=True)
                     continue
                 folder = cell_folder(output, dataset, model, seed, setting)
+                ensure_split_vectors(dataset, model, config_files(args, dataset, model), seed, overrides)
                 trained = train_cell(runs_path, folder, f"{model} on {dataset} seed {seed}", model, dataset, seed,
                                      config_files(args, dataset, model), overrides,
                                      {"model": model, "dataset": dataset, "setting": setting})

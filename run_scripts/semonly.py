@@ -32,8 +32,11 @@ def main():
     from recbole.data import create_dataset, data_preparation
     from recbole.utils import get_model, get_trainer, init_seed
 
+    from recbole_darec.experiments.vectors import ensure_split_vectors
+
     results = []
     for seed in args.seeds:
+        ensure_split_vectors(args.dataset, "DaRecLightGCN", args.config_files, seed)
         config = Config(model="DaRecLightGCN", dataset=args.dataset, config_file_list=args.config_files,
                         config_dict={"seed": seed, "state": "ERROR"})
         init_seed(config["seed"], config["reproducibility"])

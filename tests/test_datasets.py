@@ -77,7 +77,9 @@ def test_imported_data_trains_darec_through_run_recbole_on_rlmrecs_split(tmp_pat
     monkeypatch.chdir(tmp_path)
     write_rlmrec(str(tmp_path / "src"))
     import_rlmrec(str(tmp_path / "src"), "toy", out=str(tmp_path / "dataset"))
-    config = tiny_config(tmp_path / "dataset", topk=[5], valid_metric="Recall@5", darec_n_clusters=4)
+    # llm_require_split_record: the import records RLMRec's training split, and RecBole builds the same one
+    config = tiny_config(tmp_path / "dataset", topk=[5], valid_metric="Recall@5", darec_n_clusters=4,
+                         llm_require_split_record=True)
     result = run_recbole(model="DaRecLightGCN", dataset="toy", config_file_list=[RLMREC_YAML],
                          config_dict={**config, "epochs": 1})
     assert np.isfinite(result["test_result"]["recall@5"])

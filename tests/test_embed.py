@@ -169,7 +169,9 @@ def test_embed_tiny_dataset(root, tiny_encoder, capsys):
     meta = json.load(open(user_path + ".json"))
     item_meta = json.load(open(item_path + ".json"))
     assert meta["kind"] == "user" and item_meta["kind"] == "item"
-    assert meta["fingerprint"] == item_meta["fingerprint"] == result["fingerprint"]
+    assert meta["fingerprint"] == result["fingerprints"]["user"]
+    assert item_meta["fingerprint"] == result["fingerprints"]["item"] != meta["fingerprint"]
+    assert "split" in meta and "split" not in item_meta  # item vectors do not depend on the split
     assert (meta["count"], meta["dim"]) == (N_USERS + 1, 16)
     assert meta["encoder"]["path"] == os.path.abspath(tiny_encoder)
     assert meta["encoder"]["pooling"].startswith("mean") and meta["encoder"]["dtype"] == "float32"
@@ -202,9 +204,12 @@ def test_embed_tiny_dataset(root, tiny_encoder, capsys):
     changed = run_embed(embed_argv(root, tiny_encoder, "--max-user-items", "3"))
     assert changed["status"] == "written" and changed["fingerprint"] != result["fingerprint"]
     assert json.load(open(user_path + ".json"))["fields"]["max_user_items"] == 3
-    # a different split (another seed) changes the user texts, so it re-encodes
+    # a different split (another seed) changes the user texts: only the users are re-encoded
+    item_stamp = os.stat(item_path).st_mtime_ns
     reseeded = run_embed(embed_argv(root, tiny_encoder, "--max-user-items", "3", "--seed=8"))
-    assert reseeded["status"] == "written"
+    assert reseeded["status"] == "written" and reseeded["written"] == ["user"]
+    assert os.stat(item_path).st_mtime_ns == item_stamp
+    assert json.load(open(user_path + ".json"))["split"]["settings"]["seed"] == 8
 
 
 def held_out_pairs(root, **overrides):
@@ -274,12 +279,29 @@ def test_user_texts_hold_no_validation_or_test_item(root, tiny_encoder, split):
 
 
 def test_end_to_end_training_uses_the_vectors(root, tiny_encoder):
-    from recbole.quick_start import run_recbole
+    import glob
 
-    run_embed(embed_argv(root, tiny_encoder))
-    result = run_recbole(model="DaRecLightGCN", dataset=NAME, config_dict=tiny_config(root))
-    assert np.isfinite(result["best_valid_score"])
-    assert set(result["test_result"]) == {"recall@5", "ndcg@5"}
+    import torch
+    from recbole.quick_start import load_data_and_model, run_recbole
+
+    result = run_embed(embed_argv(root, tiny_encoder))
+    run_recbole(model="DaRecLightGCN", dataset=NAME, config_dict=tiny_config(root))
+    (checkpoint,) = glob.glob(os.path.join(str(root), "saved", "DaRecLightGCN-*.pth"))
+    _, model, dataset, train_data, _, _ = load_data_and_model(checkpoint)
+    # the model holds the encoder's vector of a user and of an item, at their RecBole ids
+    for kind, field, offset, token in (("user", "user_id", 0, "u3"), ("item", "item_id", model.n_users, "i7")):
+        tokens, vectors = read_npz_vectors(result[f"{kind}_path"])
+        expected = vectors[list(tokens).index(token)]
+        got = model.llm_vectors[offset + dataset.token2id(field, token)].cpu().numpy()
+        np.testing.assert_allclose(got, expected, rtol=1e-6)
+    # and the DaRec terms read them: other vectors at the same rows give other terms
+    batch = next(iter(train_data))
+    torch.manual_seed(0)
+    real = [float(term) for term in model.calculate_loss(batch)[1:]]
+    model.llm_vectors.copy_(model.llm_vectors.flip(0))
+    torch.manual_seed(0)
+    swapped = [float(term) for term in model.calculate_loss(batch)[1:]]
+    assert real != swapped
 
 
 # ----------------------------------------------------------------------------------------------

@@ -42,7 +42,9 @@ def test_without_disentanglement_only_alignment_terms_remain(tiny):
     _, _, (train, _, _), model = build(tiny, darec_disentangle=False)
     assert model.loss_names == ("bpr_reg", "global", "local")
     assert not hasattr(model.darec, "cf_specific")
-    model.calculate_loss(first_batch(train))
+    losses = model.calculate_loss(first_batch(train))
+    assert len(losses) == 3 and all(torch.isfinite(loss) for loss in losses)
+    assert losses[1] > 0  # L_glo of untrained projections is not zero
 
 
 def test_weight_scales_the_darec_terms(tiny):
@@ -77,7 +79,13 @@ def test_sample_has_requested_size_and_never_pad_rows(tiny, mode):
 def test_sample_size_larger_than_users_plus_items_is_clamped(tiny):
     _, _, (train, _, _), model = build(tiny, darec_sample_size=10**6)
     assert model.sample_size == model.n_users + model.n_items - 2
-    model.calculate_loss(first_batch(train))
+    seen = []
+    original = model.darec.forward
+    model.darec.forward = lambda cf_rows, llm_rows, sample=None: seen.append(len(cf_rows)) or original(
+        cf_rows, llm_rows, sample)
+    losses = model.calculate_loss(first_batch(train))
+    assert seen == [model.sample_size]  # every alignable row, each once
+    assert all(torch.isfinite(loss) for loss in losses)
 
 
 def test_global_rows_all_uses_every_row(tiny):
@@ -153,3 +161,11 @@ def test_interval_computes_darec_every_kth_batch_with_k_times_the_weight(tiny):
     every = model.calculate_loss(batch)
     for a, b in zip(first[1:], every[1:]):
         assert a.item() == pytest.approx(3 * b.item(), rel=1e-4, abs=1e-6)
+
+
+@pytest.mark.parametrize("model, key", [("DaRecLightGCN", f"darec_{switch}") for switch in (
+    "disentangle", "orthogonal", "uniformity", "global", "local")] + [("SimGCL", "include_ego")])
+def test_on_off_switches_refuse_anything_but_a_bool(tiny, model, key):
+    # bool("no") is True: a string RecBole cannot parse as a bool must not turn a term on.
+    with pytest.raises(ValueError, match=f"config key {key} must be True or False, got 'no'"):
+        build(tiny, model=model, **{key: "no"})

@@ -288,22 +288,35 @@ def test_an_invocation_whose_every_cell_another_holds_still_writes_its_report(tm
     assert "| LightGCN | 1 | 0.1000 |" in open(output + ".md").read()
 
 
-def test_ml100k_vectors_are_encoded_before_a_grid_that_needs_them_and_only_then(tmp_path, monkeypatch):
-    reproduce = _load_reproduce()
-    encoded = []
-    monkeypatch.setattr(reproduce, "embed", lambda dataset, files, extra: encoded.append((dataset, files)))
-    monkeypatch.setattr(reproduce, "REPO", str(tmp_path))
+def test_each_seed_embeds_its_own_split_before_an_aligned_run_and_only_then(monkeypatch):
+    from recbole_darec.experiments import vectors
+
+    commands = []
+    monkeypatch.setattr(vectors.subprocess, "run", lambda command, **kwargs: commands.append(command))
+    monkeypatch.setattr(vectors, "_ENSURED", set())
     demo_yaml = ["ml-100k-demo.yaml"]
 
-    reproduce.ensure_ml100k_vectors([("ml-100k", "LightGCN", demo_yaml), ("steam", "DaRecSGL", ["steam.yaml"])])
-    assert encoded == []  # neither a base model on ml-100k nor Steam's vectors are ours to make here
+    assert not vectors.ensure_split_vectors("ml-100k", "LightGCN", demo_yaml, 1)  # reads no vectors
+    assert not vectors.ensure_split_vectors("steam", "DaRecSGL", ["steam.yaml"], 1)  # vectors from its builder
+    assert commands == []
 
-    reproduce.ensure_ml100k_vectors([("ml-100k", "LightGCN", demo_yaml), ("ml-100k", "SimGCLCon", demo_yaml)])
-    assert encoded == [("ml-100k", demo_yaml)]
+    assert vectors.ensure_split_vectors("ml-100k", "SimGCLCon", demo_yaml, 2, {"darec_interval": 10})
+    (command,) = commands
+    assert command[1:] == ["-m", "recbole_darec.embed", "--dataset", "ml-100k", "--config_files",
+                           "ml-100k-demo.yaml", "--darec_interval=10", "--seed=2"]
+    vectors.ensure_split_vectors("ml-100k", "DaRecLightGCN", demo_yaml, 2, {"darec_interval": 10})
+    assert len(commands) == 1  # the same split in this process: not asked again
+    vectors.ensure_split_vectors("ml-100k", "DaRecLightGCN", demo_yaml, 3, {"darec_interval": 10})
+    assert commands[-1][-1] == "--seed=3"  # every seed its own split
 
-    folder = tmp_path / "dataset" / "ml-100k"
-    folder.mkdir(parents=True)
-    for side in ("user", "item"):
-        (folder / f"ml-100k.{side}_llm.npz").write_bytes(b"")
-    reproduce.ensure_ml100k_vectors([("ml-100k", "DaRecLightGCN", demo_yaml)])
-    assert len(encoded) == 1  # present: not encoded again
+
+def test_base_models_fingerprint_ignores_the_vector_keys_they_never_read(tmp_path):
+    reproduce = _load_reproduce()
+    before, after = tmp_path / "before.yaml", tmp_path / "after.yaml"
+    before.write_text("epochs: 5\nllm_user_vector_file: a.npz\n")
+    after.write_text("epochs: 5\nllm_user_vector_file: a.seed{seed}.npz\n")
+    assert reproduce.setting_fingerprint([str(before)], {}, reads_vectors=False) == \
+        reproduce.setting_fingerprint([str(after)], {}, reads_vectors=False)
+    assert reproduce.setting_fingerprint([str(before)], {}) != reproduce.setting_fingerprint([str(after)], {})
+    assert reproduce.setting_fingerprint([str(before)], {"llm_shuffle_seed": 0}, reads_vectors=False) == \
+        reproduce.setting_fingerprint([str(before)], {}, reads_vectors=False)

@@ -37,6 +37,8 @@ def test_same_seed_gives_identical_metrics_and_another_seed_differs(tiny):
     second = run_recbole(model="DaRecLightGCN", dataset="tiny", config_dict=config, saved=False)
     assert first["test_result"] == second["test_result"]
     assert first["best_valid_result"] == second["best_valid_result"]
+    other = run_recbole(model="DaRecLightGCN", dataset="tiny", config_dict={**config, "seed": 8}, saved=False)
+    assert other["test_result"] != first["test_result"]
 
 
 @pytest.mark.parametrize("name", ["DaRecLightGCN", "DaRecSGL", "DaRecSimGCL", "DaRecBPR", "DaRecNGCF"])

@@ -247,3 +247,33 @@ def test_bad_shuffle_seed_names_the_key(tmp_path, monkeypatch, value):
     write_tiny_dataset(str(tmp_path))
     with pytest.raises(ValueError, match="llm_shuffle_seed"):
         _dataset(tmp_path, llm_shuffle_seed=value)
+
+
+RECBOLE_CONVENTION = {key: value for key, value in ATOMIC.items() if key != "llm_vector_format"}
+
+
+def test_recboles_documented_convention_works_without_our_format_key(tmp_path, monkeypatch):
+    # additional_feat_suffix + preload_weight, as RecBole documents them, and no npz files.
+    monkeypatch.chdir(tmp_path)
+    _, users, items, uv, iv = write_tiny_dataset(str(tmp_path), write_vectors=False)
+    write_atomic(tmp_path, users, uv, items, iv)
+    dataset = _dataset(tmp_path, **RECBOLE_CONVENTION)
+    assert dataset.vector_format == "atomic"
+    _assert_aligned(dataset, users, uv, items, iv)
+
+
+def test_npz_files_win_over_preload_weight_when_both_exist(tmp_path, monkeypatch):
+    monkeypatch.chdir(tmp_path)
+    _, users, items, uv, iv = write_tiny_dataset(str(tmp_path))
+    write_atomic(tmp_path, users, uv + 1, items, iv + 1)
+    dataset = _dataset(tmp_path, **RECBOLE_CONVENTION)
+    assert dataset.vector_format == "npz"
+    _assert_aligned(dataset, users, uv, items, iv)
+
+
+def test_insisting_on_npz_with_only_atomic_vectors_names_the_key_to_set(tmp_path, monkeypatch):
+    monkeypatch.chdir(tmp_path)
+    _, users, items, uv, iv = write_tiny_dataset(str(tmp_path), write_vectors=False)
+    write_atomic(tmp_path, users, uv, items, iv)
+    with pytest.raises(LLMVectorError, match=r"(?s)no user LLM vector file.*preload_weight is set.*llm_vector_format: atomic"):
+        _dataset(tmp_path, **RECBOLE_CONVENTION, llm_vector_format="npz")

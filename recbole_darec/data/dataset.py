@@ -2,11 +2,16 @@ r"""
 DaRecDataset
 ################################################
 RecBole's :class:`~recbole.data.dataset.Dataset` plus the language-model vector of every user and
-item, aligned to RecBole's internal ids (``llm_vectors``: users then items, pad rows zero).
+item, aligned to RecBole's internal ids (``llm_vectors``: users then items, pad rows zero). When
+RecBole splits it (``build``), the user vectors' recorded training split is compared with the
+run's (:mod:`recbole_darec.data.split_record`): vectors embedded from another split stop the run.
 
 Config keys:
-    llm_vector_format (str): ``npz`` (default) or ``atomic``.
-    llm_user_vector_file, llm_item_vector_file (str or None): npz paths; None means
+    llm_vector_format (str): ``auto`` (default): our npz files when they exist, else RecBole's
+        atomic ``.useremb`` / ``.itememb`` files when ``preload_weight`` names them; ``npz`` or
+        ``atomic`` to insist on one.
+    llm_user_vector_file, llm_item_vector_file (str or None): npz paths, in which ``{seed}`` is
+        replaced by the run's seed (one user-vector file per seed of a random split); None means
         ``{dataset}.user_llm.npz`` / ``.item_llm.npz`` in the dataset folder, or else in
         ``./dataset/{dataset}/`` (where ``python -m recbole_darec.embed`` puts RecBole's
         bundled ml-100k, whose folder is inside site-packages).
@@ -15,8 +20,10 @@ Config keys:
         the vector of another user and each item that of another item (a permutation of the
         users' rows and one of the items', drawn from this seed): the vectors keep their
         distribution and lose their meaning, so a gain that survives it does not come from the text.
+    llm_require_split_record (bool): user vectors that record no training split (no sidecar,
+        e.g. brought from elsewhere) get one warning by default; True makes that an error.
     preload_weight, additional_feat_suffix, alias_of_user_id, alias_of_item_id: RecBole's own keys,
-        read when ``llm_vector_format: atomic``.
+        read for the atomic format.
 """
 
 import os
@@ -25,15 +32,23 @@ import numpy as np
 import torch
 from recbole.data.dataset import Dataset
 
-from recbole_darec.config_checks import checked_choice
+from recbole_darec.config_checks import checked_bool, checked_choice
 from recbole_darec.data.llm_vectors import (
+    SEED_PLACEHOLDER,
     LLMVectorError,
     align_vectors,
+    check_same_encoder,
+    configured_vector_file,
     read_npz_vectors,
     vectors_from_ragged_rows,
 )
+from recbole_darec.data.split_record import (
+    check_user_vector_split,
+    dataset_train_pairs_sha256,
+    split_settings,
+)
 
-VECTOR_FORMATS = ("npz", "atomic")
+VECTOR_FORMATS = ("auto", "npz", "atomic")
 
 
 def shuffled_rows(user_vectors, item_vectors, seed):
@@ -50,15 +65,40 @@ def shuffled_rows(user_vectors, item_vectors, seed):
 class DaRecDataset(Dataset):
     def __init__(self, config):
         self._check_vector_config(config)
+        # Decided before RecBole loads the features: the atomic format filters them (_remap_ID_all).
+        self.vector_format = self._resolve_format(config)
+        self.user_vector_source = None
         super().__init__(config)
         self.llm_vectors  # load and check now, so bad files fail at dataset creation
+
+    def build(self):
+        r"""RecBole's split, then the check that the user vectors were embedded from this training
+        split: a user's text names training items only, so vectors of another split leak."""
+        built = super().build()
+        train_sha = dataset_train_pairs_sha256(self, built[0])
+        for part in built:
+            # Kept with each part: split dataloaders that RecBole saved (save_dataloaders) are
+            # reloaded without a new build, and re-read the vector files, which are checked again.
+            part.train_pairs_sha256 = train_sha
+        self._check_split(train_sha)
+        return built
+
+    def _check_split(self, train_sha):
+        check_user_vector_split(
+            self.user_vector_source, self.dataset_name, split_settings(self.config), train_sha,
+            _optional(self.config, "llm_require_split_record", False), self.logger,
+            suggest_seed_file=not self.config["benchmark_filename"]
+            and SEED_PLACEHOLDER not in str(self.config["llm_user_vector_file"] or ""))
 
     @property
     def llm_vectors(self):
         r"""Users then items, row = internal id. Read on first use and never pickled: a dataset
-        that RecBole saved (``save_dataset``) re-reads the current files after re-embedding."""
+        that RecBole saved (``save_dataset``, ``save_dataloaders``) re-reads the current files,
+        and a split part checks them against its split again."""
         if getattr(self, "_llm_vectors", None) is None:
             user_vectors, item_vectors = self._load_llm_vectors()
+            if getattr(self, "train_pairs_sha256", None) is not None:
+                self._check_split(self.train_pairs_sha256)
             if user_vectors.shape[1] != item_vectors.shape[1]:
                 raise LLMVectorError(
                     f"user vectors have width {user_vectors.shape[1]} but item vectors have "
@@ -88,33 +128,64 @@ class DaRecDataset(Dataset):
         seed = config["llm_shuffle_seed"]
         if seed is not None and (isinstance(seed, bool) or not isinstance(seed, int) or seed < 0):
             raise ValueError(f"config key llm_shuffle_seed must be ~ (off) or an integer >= 0, got {seed!r}")
+        checked_bool("llm_require_split_record", _optional(config, "llm_require_split_record", False))
+
+    @staticmethod
+    def _npz_candidates(config, kind):
+        configured = configured_vector_file(config, kind)
+        if configured:
+            return [configured]
+        name = f"{config['dataset']}.{kind}_llm.npz"
+        return [os.path.join(config["data_path"], name), os.path.join("dataset", config["dataset"], name)]
+
+    @classmethod
+    def _resolve_format(cls, config):
+        requested = config["llm_vector_format"]
+        if requested != "auto":
+            return requested
+        if configured_vector_file(config, "user") or configured_vector_file(config, "item"):
+            return "npz"  # a configured npz path is meant, and a missing one is named
+        npz_found = all(any(os.path.isfile(p) for p in cls._npz_candidates(config, kind)) for kind in ("user", "item"))
+        # RecBole's documented convention: additional_feat_suffix + preload_weight name the vectors.
+        return "atomic" if not npz_found and config["preload_weight"] else "npz"
 
     def _vector_path(self, kind):
-        path = self.config[f"llm_{kind}_vector_file"]
-        if path:
-            return path
-        name = f"{self.dataset_name}.{kind}_llm.npz"
-        candidates = [
-            os.path.join(self.dataset_path, name),
-            os.path.join("dataset", self.dataset_name, name),
-        ]
+        configured = configured_vector_file(self.config, kind)
+        if configured and not os.path.isfile(configured) and SEED_PLACEHOLDER in str(
+                self.config[f"llm_{kind}_vector_file"]):
+            raise LLMVectorError(
+                f"{configured}: no {kind} vectors for seed {self.config['seed']} (config key "
+                f"llm_{kind}_vector_file is {self.config[f'llm_{kind}_vector_file']!r}). Embed them for this "
+                f"seed's split: python -m recbole_darec.embed --dataset {self.dataset_name} "
+                f"--config_files '<this run's config files>' --seed={self.config['seed']}")
+        if configured:
+            return configured  # read_npz_vectors names it if it is missing
+        candidates = self._npz_candidates(self.config, kind)
         for candidate in candidates:
             if os.path.isfile(candidate):
                 return candidate
-        raise LLMVectorError(
-            f"no {kind} LLM vector file: looked for {' and '.join(candidates)}. Create them with "
-            f"`python -m recbole_darec.embed --dataset {self.dataset_name}` or set config key "
-            f"llm_{kind}_vector_file"
-        )
+        if self.config["preload_weight"]:
+            hint = (" config key preload_weight is set: to read the vectors it names from RecBole's atomic "
+                    "files, set llm_vector_format: atomic (or auto)")
+        else:
+            hint = (f" Create them with `python -m recbole_darec.embed --dataset {self.dataset_name}`, set "
+                    f"config key llm_{kind}_vector_file, or keep the vectors in RecBole's atomic files "
+                    f"(additional_feat_suffix and preload_weight, with llm_vector_format: auto or atomic)")
+        raise LLMVectorError(f"no {kind} LLM vector file: looked for {' and '.join(candidates)}.{hint}")
 
     def _load_llm_vectors(self):
-        tables = []
+        tables, sources = [], {}
+        # A dataset pickled before these attributes existed decides now.
+        self.vector_format = getattr(self, "vector_format", None) or self._resolve_format(self.config)
         for kind, id_field in (("user", self.uid_field), ("item", self.iid_field)):
-            if self.config["llm_vector_format"] == "npz":
+            if self.vector_format == "npz":
                 source = self._vector_path(kind)
                 tokens, vectors = read_npz_vectors(source)
             else:
                 source, tokens, vectors = self._atomic_vectors(id_field)
+            if kind == "user":
+                self.user_vector_source = source
+            sources[kind] = source
             tables.append(
                 align_vectors(
                     source,
@@ -125,6 +196,8 @@ class DaRecDataset(Dataset):
                     self.logger,
                 )
             )
+        if self.vector_format == "npz":
+            check_same_encoder(sources["user"], sources["item"])
         return tables
 
     def _id_aliases(self, id_field):
@@ -138,7 +211,8 @@ class DaRecDataset(Dataset):
                 return preload_id, value_field
         kind = "user" if id_field == self.uid_field else "item"
         raise LLMVectorError(
-            f"llm_vector_format is 'atomic' but config key preload_weight has no entry for the "
+            f"the vectors are read from RecBole's atomic files (llm_vector_format: {self.config['llm_vector_format']}) "
+            f"but config key preload_weight has no entry for the "
             f"{kind} ids (an id field listed in alias_of_{kind}_id). Add e.g. "
             f"additional_feat_suffix: [{kind}emb], load_col: {{{kind}emb: [{kind[0]}id, {kind}_emb]}}, "
             f"alias_of_{kind}_id: [{kind[0]}id], preload_weight: {{{kind[0]}id: {kind}_emb}}"
@@ -161,7 +235,7 @@ class DaRecDataset(Dataset):
         r"""Before ids are remapped, drop vector rows whose token never occurs in the
         interactions: with RecBole's alias mechanism they would otherwise become phantom users or
         items that appear in every full ranking."""
-        if self.config["llm_vector_format"] != "atomic":
+        if self.vector_format != "atomic":
             return
         for id_field in (self.uid_field, self.iid_field):
             known = set(self.inter_feat[id_field].to_numpy())
@@ -177,3 +251,11 @@ class DaRecDataset(Dataset):
                         f"of ids absent from the interactions"
                     )
                     setattr(self, f"{source}_feat", feat[keep].reset_index(drop=True))
+
+
+def _optional(config, key, default):
+    try:
+        value = config[key]
+    except KeyError:
+        return default
+    return default if value is None else value

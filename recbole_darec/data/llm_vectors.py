@@ -23,6 +23,25 @@ class LLMVectorError(ValueError):
     """A problem with a language-model vector file; the message names the file."""
 
 
+SEED_PLACEHOLDER = "{seed}"
+
+
+def configured_vector_file(config, kind):
+    r"""The config's ``llm_{kind}_vector_file`` with ``{seed}`` replaced by the run's ``seed``, or
+    None when unset. ``{seed}`` gives every seed of a random split its own user vectors, each
+    embedded from that seed's training split (docs/embedding.md)."""
+    try:
+        path = config[f"llm_{kind}_vector_file"]
+    except KeyError:
+        return None
+    if not path:
+        return None
+    path = str(path)
+    if SEED_PLACEHOLDER in path:
+        path = path.replace(SEED_PLACEHOLDER, str(config["seed"]))
+    return path
+
+
 def read_npz_vectors(path):
     r"""Return ``(tokens, vectors)`` from one of our ``.npz`` vector files, checked."""
     if not os.path.isfile(path):
@@ -129,7 +148,35 @@ def write_npz_vectors(path, tokens, vectors, metadata=None):
     vectors = check_vectors(path, tokens, np.asarray(vectors))
     directory = os.path.dirname(os.path.abspath(path))
     os.makedirs(directory, exist_ok=True)
+    # The old sidecar goes first: an interruption between the two renames must not leave new
+    # vectors beside a record of what the old ones were derived from.
+    if os.path.exists(path + ".json"):
+        os.remove(path + ".json")
     atomic_write(path, lambda f: np.savez(f, tokens=tokens, vectors=vectors))
     if metadata is not None:
         text = json.dumps(metadata, indent=2, sort_keys=True).encode()
         atomic_write(path + ".json", lambda f: f.write(text))
+
+
+def _encoder_record(path):
+    try:
+        with open(path + ".json", encoding="utf-8") as f:
+            encoder = json.load(f).get("encoder")
+    except (OSError, ValueError, AttributeError):
+        return None
+    if not isinstance(encoder, dict):
+        return None
+    return {key: encoder.get(key) for key in ("files_sha256", "max_length", "pooling")}
+
+
+def check_same_encoder(user_path, item_path):
+    r"""Refuse user and item vectors whose sidecars name different encoders: with per-seed user
+    files beside one item file, re-embedding with another encoder of the same width would
+    otherwise pair them silently. Files without an encoder record are not compared."""
+    user, item = _encoder_record(user_path), _encoder_record(item_path)
+    if user is None or item is None or user == item:
+        return
+    different = ", ".join(f"{key}: user {user[key]!r}, item {item[key]!r}" for key in user if user[key] != item[key])
+    raise LLMVectorError(
+        f"{user_path} and {item_path} were encoded differently ({different}); re-embed both with one "
+        f"encoder (python -m recbole_darec.embed ... --force)")

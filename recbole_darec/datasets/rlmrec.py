@@ -25,6 +25,7 @@ import numpy as np
 import scipy.sparse as sp
 
 from recbole_darec.data.llm_vectors import LLMVectorError, check_vectors, write_npz_vectors
+from recbole_darec.data.split_record import train_pairs_sha256
 from recbole_darec.datasets._files import (DatasetImportError, write_dataset_folder, write_inter,
                                         write_lines)
 
@@ -138,10 +139,17 @@ def import_rlmrec(src, name, out="dataset", force=False):
     def write(folder):
         for split, (rows, cols, _) in splits.items():
             write_inter(os.path.join(folder, f"{name}.{split}.inter"), rows, cols)
+        train_rows, train_cols, _ = splits["train"]
+        # RLMRec wrote its user profiles from these training interactions: the split they are bound to.
+        user_split = {"train_pairs_sha256": train_pairs_sha256(train_rows.tolist(), train_cols.tolist()),
+                      "settings": {"benchmark_filename": [split for split, _ in SPLITS]},
+                      "built_by": f"RLMRec, from its {dict(SPLITS)['train']} (re-run "
+                                  f"python -m recbole_darec.datasets rlmrec to import them again)"}
         for kind, array in vectors.items():
+            source = {"source": os.path.abspath(os.path.join(src, dict(VECTOR_FILES)[kind]))}
             write_npz_vectors(os.path.join(folder, f"{name}.{kind}_llm.npz"),
                               [str(i) for i in range(counts[kind])], array,
-                              metadata={"source": os.path.abspath(os.path.join(src, dict(VECTOR_FILES)[kind]))})
+                              metadata={**source, **({"split": user_split} if kind == "user" else {})})
         for kind, texts in profiles.items():
             lines = [f"{kind}_id:token\tprofile:token_seq"]
             lines += [f"{index}\t{texts[index]}" for index in sorted(texts)]

@@ -21,7 +21,7 @@ import torch
 import torch.nn as nn
 import torch.nn.functional as F
 
-from recbole_darec.config_checks import checked_choice
+from recbole_darec.config_checks import checked_bool, checked_choice
 from recbole_darec.model.kmeans import cluster_means, kmeans
 
 LOSS_TERMS = ("orthogonal", "uniformity", "global", "local")
@@ -148,8 +148,8 @@ class DaRecObjective(nn.Module):
         activation = checked_choice(
             "darec_activation", str(config["darec_activation"]).lower(), sorted(ACTIVATIONS)
         )
-        self.disentangle = bool(config["darec_disentangle"])
-        self.enabled = [term for term in LOSS_TERMS if config[f"darec_{term}"]]
+        self.disentangle = checked_bool("darec_disentangle", config["darec_disentangle"])
+        self.enabled = [term for term in LOSS_TERMS if checked_bool(f"darec_{term}", config[f"darec_{term}"])]
         if not self.disentangle:
             # Without a specific part there is nothing to be orthogonal to or to spread out.
             self.enabled = [t for t in self.enabled if t not in ("orthogonal", "uniformity")]

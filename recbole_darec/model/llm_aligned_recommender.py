@@ -9,10 +9,14 @@ then per internal item id), finds the base model's collaborative tables ``E^C`` 
 training step, and adds the subclass's alignment terms to the base model's own loss. Prediction
 is the base model's, unchanged.
 
-``E^C`` is the output of the base model's first ``forward`` call inside its ``calculate_loss``
-when that is a (user table, item table) pair (LightGCN, SGL, SimGCL, NGCF: the propagated tables),
-so alignment costs no extra propagation. Otherwise (BPR's ``forward`` returns the batch's rows)
-it is the model's ``user_embedding`` / ``item_embedding`` tables. A model with neither overrides
+``E^C`` is the output of the base model's *clean* ``forward`` call inside its ``calculate_loss``,
+the propagation that its ranking loss and its prediction use, when that is a (user table, item
+table) pair, so alignment costs no extra propagation. Which call is clean is the backbone's to
+say, with ``is_clean_forward(args, kwargs)``: by default the call without arguments (LightGCN,
+NGCF); SimGCL's unperturbed call; SGL's over the full training graph, not a view's. Whatever
+order the backbone makes its calls in, a noisy view is never aligned. Otherwise (BPR's
+``forward`` takes the batch and returns its rows) it is the model's ``user_embedding`` /
+``item_embedding`` tables. A model with neither overrides
 :meth:`collaborative_embeddings`; one whose tables are not ``embedding_size`` wide (NGCF
 concatenates its layers) overrides :meth:`collaborative_dim`; a base that sums its loss over the
 batch (RecBole's SGL) sets ``base_loss_reduction = "sum"``, as a class or, when the loss is a
@@ -55,8 +59,9 @@ class LLMAlignedRecommender:
         self.register_buffer("alignable_rows", rows, persistent=False)
         self._check_embeddings_reachable()
         self.cf_dim = int(self.collaborative_dim(config))
-        self._capture_next_forward = False
+        self._capturing = False
         self._captured = None
+        self._refused_pair = False
 
     @property
     def loss_names(self):
@@ -64,10 +69,20 @@ class LLMAlignedRecommender:
 
     def forward(self, *args, **kwargs):
         output = super().forward(*args, **kwargs)
-        if self._capture_next_forward:
-            self._capture_next_forward = False
-            self._captured = output
+        if self._capturing:
+            if self._is_clean_call(args, kwargs):
+                self._capturing = False
+                self._captured = output
+            elif self._is_table_pair(output):
+                self._refused_pair = True
         return output
+
+    def _is_clean_call(self, args, kwargs):
+        # The backbone's own answer (SimGCL, SGLTerms define is_clean_forward), else: no arguments.
+        is_clean_forward = getattr(self, "is_clean_forward", None)
+        if is_clean_forward is not None:
+            return is_clean_forward(args, kwargs)
+        return not args and not kwargs
 
     def collaborative_dim(self, config):
         r"""Width of the tables :meth:`collaborative_embeddings` returns."""
@@ -77,6 +92,12 @@ class LLMAlignedRecommender:
         r"""``(user table, item table)`` of this training step: E^C before stacking."""
         if self._is_table_pair(self._captured):
             return self._captured
+        if self._refused_pair:
+            raise TypeError(
+                f"{type(self).__name__}: the base model's forward returned (user, item) tables during "
+                f"calculate_loss, but never from a call that is_clean_forward() accepts, so it is unclear "
+                f"which propagation to align. Define is_clean_forward(args, kwargs) on the base model, "
+                f"true for the call its ranking loss and prediction use.")
         return self.user_embedding.weight, self.item_embedding.weight
 
     def _is_table_pair(self, output):
@@ -123,13 +144,13 @@ class LLMAlignedRecommender:
         raise NotImplementedError
 
     def calculate_loss(self, interaction):
-        self._capture_next_forward = True
+        self._capturing, self._refused_pair = True, False
         try:
             base_terms = self.base_loss(interaction)
             user_table, item_table = self.collaborative_embeddings(interaction)
             self._check_tables(user_table, item_table)
         finally:
-            self._capture_next_forward, self._captured = False, None
+            self._capturing, self._captured = False, None
         if not self.alignment_loss_names:
             return base_terms
         terms = self.alignment_losses(user_table, item_table, interaction)

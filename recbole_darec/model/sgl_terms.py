@@ -83,6 +83,12 @@ class SGLTerms(SGL):
         final = combine_layers(layers, self.layer_combination)
         return torch.split(final, [self.n_users, self.n_items], dim=0)
 
+    def is_clean_forward(self, args, kwargs):
+        r"""Whether ``forward(*args, **kwargs)`` propagates over the full training graph (what BPR
+        and prediction use, and what an aligned model aligns), not over a view."""
+        graph = args[0] if args else kwargs.get("graph")
+        return graph is self.train_graph
+
     def graph_construction(self):
         # Per-step views need no per-epoch subgraphs (RecBole's SGL.train() rebuilds them).
         if self.view_sampling == "epoch":

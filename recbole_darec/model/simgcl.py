@@ -44,7 +44,7 @@ import torch
 import torch.nn.functional as F
 from recbole.model.general_recommender.lightgcn import LightGCN
 
-from recbole_darec.config_checks import checked_choice
+from recbole_darec.config_checks import checked_bool, checked_choice
 from recbole_darec.model.contrastive import info_nce, own_rows
 from recbole_darec.model.layer_combination import checked_layer_combination, combine_layers
 
@@ -90,7 +90,7 @@ class SimGCL(LightGCN):
         self.eps = float(config["eps"])
         self.cl_weight = float(config["cl_weight"])
         self.cl_tau = float(config["cl_tau"])
-        self.include_ego = bool(config["include_ego"])
+        self.include_ego = checked_bool("include_ego", config["include_ego"])
         self.layer_combination = checked_layer_combination(config["layer_combination"])
         self.reg_scope = checked_choice("reg_scope", config["reg_scope"], REG_SCOPES)
         self.cl_negatives = checked_choice("cl_negatives", config["cl_negatives"], CL_NEGATIVES)
@@ -112,6 +112,11 @@ class SimGCL(LightGCN):
         final = combine_layers(layers, self.layer_combination)
         user_embeddings, item_embeddings = torch.split(final, [self.n_users, self.n_items])
         return user_embeddings, item_embeddings
+
+    def is_clean_forward(self, args, kwargs):
+        r"""Whether ``forward(*args, **kwargs)`` is the noise-free propagation (what BPR and
+        prediction use, and what an aligned model aligns)."""
+        return not (args[0] if args else kwargs.get("perturbed", False))
 
     def calculate_loss(self, interaction):
         if self.reg_scope == "batch":

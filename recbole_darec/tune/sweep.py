@@ -301,6 +301,12 @@ def run_sweep(args, overrides):
                               f"or choose another --output")
     param_space = to_tune_space(space, args.search, source=space_path or "the default DaRec space")
     config, resolved = resolve_paths(args.model, args.dataset, config_files, overrides, cwd)
+    if "seed" not in space:
+        # Every trial and the final run train on this seed's split: embed its user vectors first
+        # (a no-op when up to date; only for datasets whose vectors we encode, docs/embedding.md).
+        from recbole_darec.experiments.vectors import ensure_split_vectors
+
+        ensure_split_vectors(args.dataset, args.model, config_files, config["seed"], overrides, cwd=cwd)
     unknown = [key for key in space if key not in config.final_config_dict]
     if unknown:
         raise SearchSpaceError(f"{space_path or 'search space'}: key(s) {unknown} are not settings of "

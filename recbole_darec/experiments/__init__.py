@@ -1,0 +1,2 @@
+r"""What the experiment scripts (``run_scripts/``) share: today, making the language vectors that a
+run's own split needs (:mod:`.vectors`)."""
