@@ -242,6 +242,40 @@ def verdict(backbone, comparison, ours="darec"):
     return "; ".join(parts) + "." if parts else "not enough runs yet."
 
 
+def _difference(runs_by_variant, ours, theirs, metric):
+    found = compare({ours: runs_by_variant[ours], theirs: runs_by_variant[theirs]}, metric, ours=ours)
+    if theirs not in found:
+        return ""
+    d, p, _ = found[theirs]
+    return f"{100 * d:+.1f}% (p={'n/a' if p is None else f'{p:.3f}'})"
+
+
+def text_contribution(runs_by_variant):
+    r"""Table lines: each aligned variant against the base and against its own shuffled-vector
+    control (``NAME:llm_shuffle_seed=...``), when those ran: does it beat its backbone, and is
+    what it adds the text's?"""
+    rows = []
+    for variant in runs_by_variant:
+        name, _, own = variant.partition(":")
+        if name == "base" or "llm_shuffle_seed" in own:
+            continue
+        shuffled = next((v for v in runs_by_variant if v.partition(":")[0] == name
+                         and "llm_shuffle_seed" in v.partition(":")[2]), None)
+        if shuffled is None:
+            continue
+        cells = [_difference(runs_by_variant, variant, "base", m) if "base" in runs_by_variant else ""
+                 for m in HEADLINE]
+        cells += [_difference(runs_by_variant, variant, shuffled, m) for m in HEADLINE]
+        rows.append(f"| {variant} | " + " | ".join(cells) + " |")
+    if not rows:
+        return []
+    return ["", "Each method against the base and against itself on shuffled vectors (real minus shuffled: "
+            "what the text's meaning adds; paired t-test p):", "",
+            "| variant | " + " | ".join(f"vs base {m}" for m in HEADLINE) + " | "
+            + " | ".join(f"real vs shuffled {m}" for m in HEADLINE) + " |",
+            "|---" * (1 + 2 * len(HEADLINE)) + "|", *rows]
+
+
 def report(args, command, runs, dataset, keyed):
     lines = [f"# DaRec's claim on {dataset}: base, RLMRec-Con, RLMRec-Gen, DaRec and its ablations", "",
              f"Command: `{command}`", "",
@@ -290,6 +324,7 @@ def report(args, command, runs, dataset, keyed):
                     else:
                         row.append("")
                 lines.append(f"| {rival} | " + " | ".join(row) + " |")
+        lines += text_contribution(by_variant)
         verdicts.append(f"- **{backbone}**: {verdict(backbone, comparison, args.ours)}")
         lines.append("")
     if verdicts:

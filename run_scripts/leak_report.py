@@ -32,11 +32,11 @@ def cell(row, metric):
 def report(leaked, clean, command):
     lines = [f"# What the ml-100k leak did: leaked against clean user vectors", "", f"Command: `{command}`", "",
              "Each row: the same variant, seeds 1 2 3, test metrics of the best-validation checkpoint "
-             "(mean ± std). *Leaked*: every seed read user vectors embedded from seed 2020's split. "
+             "(mean ± std; a row with fewer clean runs is still being measured). *Leaked*: every seed read user vectors embedded from seed 2020's split. "
              "*Clean*: each seed read vectors embedded from its own split. Runs that read no vectors "
              "(the base) are the same in both.", "",
-             "| backbone | variant | " + " | ".join(f"{m} leaked | {m} clean | change" for m in HEADLINE) + " |",
-             "|---" * (2 + 3 * len(HEADLINE)) + "|"]
+             "| backbone | variant | clean runs | " + " | ".join(f"{m} leaked | {m} clean | change" for m in HEADLINE)
+             + " |", "|---" * (3 + 3 * len(HEADLINE)) + "|"]
     for key in clean:
         if key not in leaked:
             continue
@@ -44,7 +44,7 @@ def report(leaked, clean, command):
         for metric in HEADLINE:
             old, new = float(leaked[key][f"{metric}_mean"]), float(clean[key][f"{metric}_mean"])
             parts += [cell(leaked[key], metric), cell(clean[key], metric), f"{100 * (new - old) / old:+.1f}%"]
-        lines.append(f"| {key[0]} | {key[1]} | " + " | ".join(parts) + " |")
+        lines.append(f"| {key[0]} | {key[1]} | {clean[key]['runs']} | " + " | ".join(parts) + " |")
     return "\n".join(lines) + "\n"
 
 

@@ -211,3 +211,33 @@ def test_a_malformed_variant_is_refused_by_the_command_line():
     argv = [sys.executable, os.path.join(REPO, "run_scripts", "compare.py"), "--variants", "darec", "con:con_weight"]
     completed = subprocess.run(argv, capture_output=True, text=True, timeout=120, cwd=REPO)
     assert completed.returncode == 2 and "con:con_weight" in completed.stderr and "key=value" in completed.stderr
+
+
+def test_each_method_is_compared_with_the_base_and_with_its_own_shuffled_control():
+    compare = _load()
+
+    def runs(*values):
+        return [{"seed": seed, "recall@20": v, "ndcg@20": v / 2} for seed, v in zip((1, 2, 3), values)]
+
+    by_variant = {"base": runs(0.30, 0.31, 0.32), "con": runs(0.33, 0.34, 0.36),
+                  "con:llm_shuffle_seed=0": runs(0.30, 0.31, 0.32), "gen": runs(0.29, 0.30, 0.31)}
+    lines = compare.text_contribution(by_variant)
+    (row,) = [line for line in lines if line.startswith("| con |")]  # gen has no shuffled control
+    # con over base and over its shuffled self: means 0.3433 / 0.31 = +10.8%
+    assert row.count("+10.8%") == 4
+    assert compare.text_contribution({"base": runs(0.3, 0.3, 0.3), "con": runs(0.3, 0.3, 0.3)}) == []
+
+
+def test_leak_report_puts_leaked_and_clean_rows_side_by_side(tmp_path):
+    spec = importlib.util.spec_from_file_location("leak_report", os.path.join(REPO, "run_scripts", "leak_report.py"))
+    leak_report = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(leak_report)
+    header = "backbone,variant,runs,recall@20_mean,recall@20_std,ndcg@20_mean,ndcg@20_std\n"
+    (tmp_path / "leaked.csv").write_text(header + "LightGCN,con,3,0.40,0.01,0.30,0.01\nLightGCN,gen,3,0.3,0,0.3,0\n")
+    (tmp_path / "clean.csv").write_text(header + "LightGCN,con,2,0.38,0.02,0.33,0.01\n")
+    leak_report.main(["--leaked", str(tmp_path / "leaked.csv"), "--clean", str(tmp_path / "clean.csv"),
+                      "--output", str(tmp_path / "leak.md")])
+    text = (tmp_path / "leak.md").read_text()
+    assert text.startswith("# What the ml-100k leak did") and "Command: `python run_scripts/leak_report.py" in text
+    assert "| LightGCN | con | 2 | 0.4000 ± 0.0100 | 0.3800 ± 0.0200 | -5.0% | 0.3000 ± 0.0100 | 0.3300 ± 0.0100 | +10.0% |" in text
+    assert "| gen |" not in text  # not measured clean yet

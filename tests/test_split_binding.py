@@ -44,6 +44,17 @@ def write_benchmark_files(root, name, seed):
     return [f"{name}{suffix}" for suffix in ("train", "valid", "test")]
 
 
+def write_foreign_vectors(root, width, metadata=None):
+    r"""Vectors for every tiny user and item made outside the embed command (no split record)."""
+    rng = np.random.default_rng(0)
+    folder = root / NAME
+    for kind, tokens in (("user", [f"u{u}" for u in range(40)] + ["u_extra"]),
+                         ("item", [f"i{i}" for i in range(50)] + ["i_extra"])):
+        write_npz_vectors(str(folder / f"{NAME}.{kind}_llm.npz"), tokens, rng.normal(size=(len(tokens), width)),
+                          metadata=metadata)
+    return folder
+
+
 def test_pairs_digest_ignores_order_and_sees_one_changed_pair():
     assert train_pairs_sha256(["u1", "u2"], ["i1", "i2"]) == train_pairs_sha256(["u2", "u1"], ["i2", "i1"])
     assert train_pairs_sha256(["u1", "u2"], ["i1", "i2"]) != train_pairs_sha256(["u1", "u2"], ["i1", "i3"])
@@ -102,11 +113,7 @@ def test_one_file_per_seed_with_the_seed_placeholder(root, tiny_encoder):
 
 
 def test_vectors_without_a_split_record_warn_once_or_stop_when_required(root, caplog):
-    rng = np.random.default_rng(0)
-    folder = root / NAME
-    for kind, tokens in (("user", [f"u{u}" for u in range(40)] + ["u_extra"]),
-                         ("item", [f"i{i}" for i in range(50)] + ["i_extra"])):
-        write_npz_vectors(str(folder / f"{NAME}.{kind}_llm.npz"), tokens, rng.normal(size=(len(tokens), 8)))
+    write_foreign_vectors(root, width=8)
     with caplog.at_level(logging.WARNING):
         prepare(root)
     assert caplog.text.count("record no training split") == 1
@@ -163,12 +170,7 @@ def test_user_and_item_vectors_of_different_encoder_settings_are_refused(root, t
 def test_the_embed_command_never_encodes_over_vectors_it_did_not_make(root, tiny_encoder):
     from recbole_darec.embed import EmbedError
 
-    rng = np.random.default_rng(0)
-    folder = root / NAME
-    for kind, tokens in (("user", [f"u{u}" for u in range(40)] + ["u_extra"]),
-                         ("item", [f"i{i}" for i in range(50)] + ["i_extra"])):
-        write_npz_vectors(str(folder / f"{NAME}.{kind}_llm.npz"), tokens, rng.normal(size=(len(tokens), 16)),
-                          metadata={"source": "an API"})
+    folder = write_foreign_vectors(root, width=16, metadata={"source": "an API"})
     before = open(folder / f"{NAME}.user_llm.npz", "rb").read()
     with pytest.raises(EmbedError, match=r"tiny\.user_llm\.npz holds vectors that this command did not encode "
                                          r"\(source: an API\); pass --force"):
