@@ -14,3 +14,13 @@ def checked_bool(key, value):
     if not isinstance(value, bool):
         raise ValueError(f"config key {key} must be True or False, got {value!r}")
     return value
+
+
+def config_value(config, key, default=None):
+    r"""``config[key]``, or ``default`` when the key is missing or None (RecBole's Config answers
+    None for a missing key; a plain dict raises KeyError)."""
+    try:
+        value = config[key]
+    except KeyError:
+        return default
+    return default if value is None else value

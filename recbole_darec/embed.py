@@ -33,6 +33,7 @@ from dataclasses import dataclass, field
 import numpy as np
 
 import recbole_darec  # noqa: F401  (compat fixes and model registration)
+from recbole_darec.config_checks import config_value
 from recbole_darec.data.llm_vectors import (
     LLMVectorError,
     configured_vector_file,
@@ -324,13 +325,6 @@ def resolve_out_dir(requested, dataset_folder, dataset_name):
               f"uses its bundled copy of {dataset_name}); writing to {out} instead")
         return out
     return os.path.abspath(dataset_folder)
-
-
-def _config_value(config, key):
-    try:
-        return config[key]
-    except KeyError:
-        return None
 
 
 def training_paths(config):
@@ -722,7 +716,7 @@ def _write_one(kind, path, tokens, vectors, metadata):
 def _training_hint(config, paths):
     r"""Tell how to point training at the files when it would not find them by default."""
     expected = [os.path.realpath(p) for p in training_paths(config)]
-    if _config_value(config, "llm_vector_format") == "atomic":
+    if config_value(config, "llm_vector_format") == "atomic":
         print("note: config key llm_vector_format is 'atomic'; DaRecDataset reads these .npz "
               "files only with llm_vector_format: npz")
     if [os.path.realpath(p) for p in paths] == expected:

@@ -30,7 +30,7 @@ def cell(row, metric):
 
 
 def report(leaked, clean, command):
-    lines = [f"# What the ml-100k leak did: leaked against clean user vectors", "", f"Command: `{command}`", "",
+    lines = ["# What the ml-100k leak did: leaked against clean user vectors", "", f"Command: `{command}`", "",
              "Each row: the same variant, seeds 1 2 3, test metrics of the best-validation checkpoint "
              "(mean ± std; a row with fewer clean runs is still being measured). *Leaked*: every seed read user vectors embedded from seed 2020's split. "
              "*Clean*: each seed read vectors embedded from its own split. Runs that read no vectors "

@@ -32,7 +32,7 @@ import numpy as np
 import torch
 from recbole.data.dataset import Dataset
 
-from recbole_darec.config_checks import checked_bool, checked_choice
+from recbole_darec.config_checks import checked_bool, checked_choice, config_value
 from recbole_darec.data.llm_vectors import (
     SEED_PLACEHOLDER,
     LLMVectorError,
@@ -86,7 +86,7 @@ class DaRecDataset(Dataset):
     def _check_split(self, train_sha):
         check_user_vector_split(
             self.user_vector_source, self.dataset_name, split_settings(self.config), train_sha,
-            _optional(self.config, "llm_require_split_record", False), self.logger,
+            config_value(self.config, "llm_require_split_record", False), self.logger,
             suggest_seed_file=not self.config["benchmark_filename"]
             and SEED_PLACEHOLDER not in str(self.config["llm_user_vector_file"] or ""))
 
@@ -128,7 +128,7 @@ class DaRecDataset(Dataset):
         seed = config["llm_shuffle_seed"]
         if seed is not None and (isinstance(seed, bool) or not isinstance(seed, int) or seed < 0):
             raise ValueError(f"config key llm_shuffle_seed must be ~ (off) or an integer >= 0, got {seed!r}")
-        checked_bool("llm_require_split_record", _optional(config, "llm_require_split_record", False))
+        checked_bool("llm_require_split_record", config_value(config, "llm_require_split_record", False))
 
     @staticmethod
     def _npz_candidates(config, kind):
@@ -251,11 +251,3 @@ class DaRecDataset(Dataset):
                         f"of ids absent from the interactions"
                     )
                     setattr(self, f"{source}_feat", feat[keep].reset_index(drop=True))
-
-
-def _optional(config, key, default):
-    try:
-        value = config[key]
-    except KeyError:
-        return default
-    return default if value is None else value

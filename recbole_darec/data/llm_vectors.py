@@ -16,6 +16,7 @@ import os
 
 import numpy as np
 
+from recbole_darec.config_checks import config_value
 from recbole_darec.files import atomic_write
 
 
@@ -30,10 +31,7 @@ def configured_vector_file(config, kind):
     r"""The config's ``llm_{kind}_vector_file`` with ``{seed}`` replaced by the run's ``seed``, or
     None when unset. ``{seed}`` gives every seed of a random split its own user vectors, each
     embedded from that seed's training split (docs/embedding.md)."""
-    try:
-        path = config[f"llm_{kind}_vector_file"]
-    except KeyError:
-        return None
+    path = config_value(config, f"llm_{kind}_vector_file")
     if not path:
         return None
     path = str(path)

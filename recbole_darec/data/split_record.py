@@ -3,7 +3,8 @@ r"""Binding user vectors to the training split they were derived from.
 A user's text lists items of the *training* split (``recbole_darec.embed``), so a user vector is
 only clean for a run that trains on that same split: with RecBole's random per-user split another
 seed holds out other items, about 80% of which the file's texts name (docs/embedding.md). The
-vector file's sidecar therefore records the split (:func:`split_record`), and
+user-vector file's sidecar therefore records the split (its ``split`` key, written by the embed
+command), and
 :class:`~recbole_darec.data.dataset.DaRecDataset` compares it with the split that the run builds
 (:func:`check_user_vector_split`) before anything trains.
 """
@@ -11,6 +12,8 @@ vector file's sidecar therefore records the split (:func:`split_record`), and
 import hashlib
 import json
 import os
+
+from recbole_darec.config_checks import config_value
 
 # The sidecar key under which a user-vector file records its split.
 SPLIT_KEY = "split"
@@ -42,12 +45,7 @@ def split_settings(config):
     from recbole.utils.argument_list import dataset_arguments
 
     keys = ["model", "seed", "reproducibility", "eval_args", *dataset_arguments]
-    values = {}
-    for key in keys:
-        try:
-            values[key] = config[key]
-        except KeyError:
-            values[key] = None
+    values = {key: config_value(config, key) for key in keys}
     return json.loads(json.dumps(values, default=str, sort_keys=True))
 
 

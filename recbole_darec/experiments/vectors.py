@@ -11,7 +11,6 @@ Only datasets whose vectors we encode offline ourselves are embedded here
 fixed splits; the training run checks those against its split all the same.
 """
 
-import os
 import shlex
 import subprocess
 import sys
