@@ -35,6 +35,7 @@ import numpy as np
 import recbole_darec  # noqa: F401  (compat fixes and model registration)
 from recbole_darec.config_checks import config_value
 from recbole_darec.data.llm_vectors import (
+    NPZ_DIGEST_KEY,
     LLMVectorError,
     configured_vector_file,
     read_npz_vectors,
@@ -684,8 +685,8 @@ def is_up_to_date(path, fingerprint):
     try:
         with open(path + ".json", encoding="utf-8") as f:
             meta = json.load(f)
-        if meta.get("fingerprint") != fingerprint:
-            return False
+        if meta.get("fingerprint") != fingerprint or NPZ_DIGEST_KEY not in meta:
+            return False  # a sidecar from before npz_sha256 binds nothing: write both again
         tokens, vectors = read_npz_vectors(path)
     except (OSError, ValueError):
         return False
@@ -703,7 +704,9 @@ def refuse_foreign_file(path):
     except (OSError, ValueError, AttributeError):
         source = None
     if source != "encoder":
-        made_by = f"source: {source}" if source else "no sidecar"
+        made_by = (f"source: {source}" if source else
+                   "no sidecar: vectors from elsewhere, or an embed run interrupted between writing "
+                   "the vectors and their sidecar")
         raise EmbedError(f"{path} holds vectors that this command did not encode ({made_by}); pass "
                          f"--force to replace them, or write elsewhere (--out-dir, llm_*_vector_file)")
 

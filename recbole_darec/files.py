@@ -1,5 +1,6 @@
 r"""Writing files so that a reader never sees half of one: a temp file beside it, then a rename."""
 
+import io
 import os
 import tempfile
 
@@ -21,3 +22,14 @@ def atomic_write(path, write):
         if os.path.exists(tmp):
             os.remove(tmp)
         raise
+
+
+def atomic_write_text(path, write):
+    r""":func:`atomic_write` for text: ``write(text_file)`` (UTF-8, newlines as written, as csv wants)."""
+    def write_binary(f):
+        text = io.TextIOWrapper(f, encoding="utf-8", newline="")
+        write(text)
+        text.flush()
+        text.detach()  # the binary file is atomic_write's to close
+
+    atomic_write(path, write_binary)

@@ -50,12 +50,17 @@ REPO = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
 sys.path.insert(0, REPO)
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
 
-from demo import mean_std  # noqa: E402
+from demo import _write_atomically, mean_std  # noqa: E402
 from reproduce import (  # noqa: E402
     GRIDS, append_run, cell_folder, load_model_class, one_per_seed, prepare_output,
     read_runs, setting_fingerprint, train_cell, write_csv)
 
-from recbole_darec.experiments.vectors import ensure_split_vectors, reads_llm_vectors  # noqa: E402
+from recbole_darec.experiments.vectors import (  # noqa: E402
+    ensure_split_vectors,
+    reads_llm_vectors,
+    same_vectors,
+    vectors_digest,
+)
 
 VARIANTS = {
     "base": ("{X}", {}),
@@ -344,27 +349,44 @@ def main(argv=None):
     reusable = [(os.path.relpath(os.path.join(REPO, path), REPO), row)
                 for path in args.reuse for row in read_runs(os.path.join(REPO, path))]
     keyed = {(d, b, v): f for d, b, v, _, _, f in grid}
+    cell_models = {(d, b, v): (m, s) for d, b, v, m, s, _ in grid}
+    digests = {}
+
+    def on_current_vectors(row):
+        # A run made on vector files that were re-embedded since is not this grid's run.
+        key = (row["dataset"], row["backbone"], row["variant"])
+        if key not in cell_models:
+            return True
+        if key + (row["seed"],) not in digests:
+            model, settings = cell_models[key]
+            digests[key + (row["seed"],)] = vectors_digest(model, row["dataset"], config_files(args, *key[:2]),
+                                                           row["seed"], settings)
+        return same_vectors(row, digests[key + (row["seed"],)])
 
     def write_reports():
-        runs = read_runs(runs_path)
+        runs = [row for row in read_runs(runs_path) if on_current_vectors(row)]
         for dataset in args.datasets:
             text, rows = report(args, command, runs, dataset, keyed)
-            with open(f"{output}-{dataset}.md.tmp", "w") as f:
-                f.write(text)
-            os.replace(f"{output}-{dataset}.md.tmp", f"{output}-{dataset}.md")
+            _write_atomically(f"{output}-{dataset}.md", lambda f: f.write(text))
             if rows:
                 write_csv(f"{output}-{dataset}.csv", rows)
             print(text, flush=True)
 
     for seed in args.seeds:
         for dataset, backbone, variant, model, settings, fingerprint in grid:
+            if not args.report_only:
+                # First, so that the files the finished runs are compared with are this split's.
+                if ensure_split_vectors(dataset, model, config_files(args, dataset, backbone), seed, settings):
+                    digests.clear()  # the files may have been re-embedded just now
             done = [r for r in read_runs(runs_path) if (r["dataset"], r["backbone"], r["variant"], r["seed"],
-                                                         r["setting"]) == (dataset, backbone, variant, seed, fingerprint)]
+                                                         r["setting"]) == (dataset, backbone, variant, seed, fingerprint)
+                    and on_current_vectors(r)]
             if done:
                 print(f"  {variant} ({model}) on {dataset} seed {seed}: done earlier", flush=True)
                 continue
             earlier = [(path, row) for path, row in reusable
-                       if (row["model"], row["dataset"], row["seed"], row["setting"]) == (model, dataset, seed, fingerprint)]
+                       if (row["model"], row["dataset"], row["seed"], row["setting"]) == (model, dataset, seed, fingerprint)
+                       and on_current_vectors({**row, "backbone": backbone, "variant": variant})]
             if earlier:
                 path, row = earlier[0]
                 print(f"  {variant} ({model}) on {dataset} seed {seed}: same setting found in {path}", flush=True)
@@ -374,11 +396,11 @@ def main(argv=None):
             if args.report_only:
                 print(f"  {variant} ({model}) on {dataset} seed {seed}: not run (--report-only)", flush=True)
                 continue
-            ensure_split_vectors(dataset, model, config_files(args, dataset, backbone), seed, settings)
             train_cell(runs_path, cell_folder(output, dataset, model, seed, fingerprint),
                        f"{variant} ({model}) on {dataset} seed {seed}", model, dataset, seed,
                        config_files(args, dataset, backbone), settings,
-                       {"dataset": dataset, "backbone": backbone, "variant": variant, "setting": fingerprint})
+                       {"dataset": dataset, "backbone": backbone, "variant": variant, "setting": fingerprint},
+                       on_current_vectors)
     write_reports()
     reports = ", ".join(f"{output}-{dataset}.md" for dataset in args.datasets)
     print(f"written: {reports} (and .csv beside each), {output}.runs.csv")

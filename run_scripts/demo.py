@@ -55,8 +55,11 @@ def parse_args():
 
 
 # Columns of a run that are neither test metrics nor averaged into the table.
-RUN_BOOKKEEPING = ("model", "seed", "best_valid", "seconds", "epochs", "best_epoch", "resumed_after_epoch")
+RUN_BOOKKEEPING = ("model", "seed", "best_valid", "seconds", "epochs", "best_epoch", "resumed_after_epoch",
+                   "vectors")
 INTEGER_COLUMNS = ("seed", "epochs", "best_epoch", "resumed_after_epoch")
+# Text columns of a run: ``vectors`` is the digest of the language-vector files it read.
+STRING_COLUMNS = ("model", "vectors")
 
 
 @contextlib.contextmanager
@@ -121,6 +124,9 @@ def train(model, dataset, seed, config_files, overrides, resume_dir=None):
         before = progress_before(resume_file)
         if before:
             print(f"  {model} seed {seed}: resuming after epoch {before['epochs']} ({resume_file})", flush=True)
+    from recbole_darec.experiments.vectors import vectors_digest
+
+    vectors = vectors_digest(model, dataset, config_files, seed, overrides)
     start = time.perf_counter()
     with watch_training({k: v for k, v in before.items() if k != "seconds"}) as seen:
         result = run_recbole(model=model, dataset=dataset, config_file_list=config_files, config_dict=config)
@@ -129,6 +135,8 @@ def train(model, dataset, seed, config_files, overrides, resume_dir=None):
            "seconds": seconds, "epochs": seen["epochs"], "best_epoch": seen["best_epoch"]}
     if before:
         row["resumed_after_epoch"] = before["epochs"]
+    if vectors:
+        row["vectors"] = vectors
     print(f"  {model} seed {seed}: " + ", ".join(f"{m} {v:.4f}" for m, v in result["test_result"].items())
           + f", {seconds:.0f} s, {seen['epochs']} epochs (best at {seen['best_epoch']})", flush=True)
     return row
@@ -182,7 +190,7 @@ def main():
     config_files = [os.path.abspath(f) for f in args.config_files]
     output = os.path.abspath(args.output or default_output(args.dataset))
     os.chdir(REPO)  # relative paths in the demo yaml (dataset/ml-100k/...) are the repo's
-    from recbole_darec.experiments.vectors import ensure_split_vectors
+    from recbole_darec.experiments.vectors import ensure_split_vectors, same_vectors, vectors_digest
     # Finished runs are kept in a side file, so an interrupted grid resumes where it stopped.
     partial = output + ".partial.csv"
     os.makedirs(os.path.dirname(output), exist_ok=True)
@@ -190,13 +198,18 @@ def main():
     rows = []
     for seed in args.seeds:
         for model in args.models:
-            if (model, seed) in done:
-                rows.append(done[(model, seed)])
-                print(f"  {model} seed {seed}: done earlier ({partial})", flush=True)
-                continue
-            # The demo embeds its own dataset, whichever it is.
+            # The demo embeds its own dataset, whichever it is; first, so that a finished run is
+            # compared with this split's files.
             ensure_split_vectors(args.dataset, model, config_files, seed, overrides, args.embed_args,
                                  embedded_here=(args.dataset,))
+            if (model, seed) in done:
+                if same_vectors(done[(model, seed)], vectors_digest(model, args.dataset, config_files, seed,
+                                                                    overrides)):
+                    rows.append(done[(model, seed)])
+                    print(f"  {model} seed {seed}: done earlier ({partial})", flush=True)
+                    continue
+                print(f"  {model} seed {seed}: the run in {partial} read other vectors, trained again",
+                      flush=True)
             rows.append(train(model, args.dataset, seed, config_files, overrides))
             _write_atomically(partial, lambda f: _write_csv(f, rows))
     command = "python run_scripts/demo.py " + " ".join(
@@ -217,10 +230,10 @@ def main():
 
 
 def _write_atomically(path, write):
-    tmp = path + ".tmp"
-    with open(tmp, "w", newline="") as f:
-        write(f)
-    os.replace(tmp, path)
+    # A unique temp file: two invocations writing one output must not share (and truncate) it.
+    from recbole_darec.files import atomic_write_text
+
+    atomic_write_text(path, write)
 
 
 def _read_partial(path):
@@ -229,7 +242,7 @@ def _read_partial(path):
     with open(path, newline="") as f:
         rows = list(csv.DictReader(f))
     return {(row["model"], int(row["seed"])): {
-        key: (value if key == "model" else int(value) if key in INTEGER_COLUMNS else float(value))
+        key: (value if key in STRING_COLUMNS else int(value) if key in INTEGER_COLUMNS else float(value))
         for key, value in row.items() if value != ""} for row in rows}
 
 

@@ -44,7 +44,12 @@ sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
 
 from demo import INTEGER_COLUMNS, _write_atomically, _write_csv, mean_std, train  # noqa: E402
 
-from recbole_darec.experiments.vectors import ensure_split_vectors, reads_llm_vectors  # noqa: E402
+from recbole_darec.experiments.vectors import (  # noqa: E402
+    ensure_split_vectors,
+    reads_llm_vectors,
+    same_vectors,
+    vectors_digest,
+)
 
 PUBLISHED = os.path.join(os.path.dirname(os.path.abspath(__file__)), "published_rlmrec_table1.csv")
 RLMREC_YAML = os.path.join("properties", "rlmrec.yaml")
@@ -147,8 +152,9 @@ def config_files(args, dataset, model):
     return [path.format(dataset=dataset, backbone=backbone(model)) for path in args.config[dataset]]
 
 
-# A config line of the language-vector keys, which only models that read vectors read.
-VECTOR_KEY_LINE = re.compile(rb"^[ \t]*llm_\w+[ \t]*:.*$\n?", re.MULTILINE)
+# A top-level config line of the language-vector keys, which only models that read vectors read
+# (an indented llm_ line belongs to another key's value, and stays).
+VECTOR_KEY_LINE = re.compile(rb"^llm_\w+[ \t]*:.*$\n?", re.MULTILINE)
 
 
 def setting_fingerprint(config_files, overrides, reads_vectors=True):
@@ -171,7 +177,7 @@ def read_runs(path):
     with open(path, newline="") as f:
         rows = list(csv.DictReader(f))
     def typed(key, value):
-        if key in ("model", "dataset", "setting", "backbone", "variant", "reused_from"):
+        if key in ("model", "dataset", "setting", "backbone", "variant", "reused_from", "vectors"):
             return value
         return int(value) if key in INTEGER_COLUMNS else float(value)
 
@@ -308,12 +314,20 @@ def claimed(folder):
         yield True
 
 
-def train_cell(runs_path, folder, label, model, dataset, seed, config_files, overrides, bookkeeping):
-    r"""Train one cell unless another invocation holds it; append its row (with ``bookkeeping``)
-    and only then drop its folder. The runs file after this, or None if the cell was skipped."""
+def train_cell(runs_path, folder, label, model, dataset, seed, config_files, overrides, bookkeeping,
+               counts=lambda run: True):
+    r"""Train one cell unless another invocation holds it or has finished it (a row with
+    ``bookkeeping``, ``model`` and ``seed`` for which ``counts(row)``); append its row and only then
+    drop its folder. The runs file after this, or None if the cell was skipped."""
     with claimed(folder) as mine:
         if not mine:
             print(f"  {label}: another invocation is training it, skipped", flush=True)
+            return None
+        cell = {**bookkeeping, "model": model, "seed": seed}
+        if any(all(run.get(key) == value for key, value in cell.items()) and counts(run)
+               for run in read_runs(runs_path)):
+            # Another invocation finished it between our look at the runs file and the claim.
+            print(f"  {label}: another invocation has just finished it, skipped", flush=True)
             return None
         row = train(model, dataset, seed, config_files, overrides, resume_dir=folder)
         runs = append_run(runs_path, {**bookkeeping, **row})
@@ -351,12 +365,22 @@ def main(argv=None):
     settings = {(d, m): setting_fingerprint(config_files(args, d, m), overrides, reads_llm_vectors(m))
                 for d in args.datasets for m in args.models}
 
+    digests = {}
+
+    def on_current_vectors(row):
+        # A run made on vector files that were re-embedded since is not this grid's run.
+        key = (row["model"], row["dataset"], row["seed"])
+        if key[0] not in args.models or key[1] not in args.datasets:
+            return True
+        if key not in digests:
+            digests[key] = vectors_digest(*key[:2], config_files(args, key[1], key[0]), key[2], overrides)
+        return same_vectors(row, digests[key])
+
     def write_reports():
-        summary = summarise(runs, args.models, args.datasets, settings, set(args.seeds))
+        summary = summarise([r for r in runs if on_current_vectors(r)], args.models, args.datasets, settings,
+                            set(args.seeds))
         text = report(args, overrides, summary, published, command)
-        with open(output + ".md.tmp", "w") as f:
-            f.write(text)
-        os.replace(output + ".md.tmp", output + ".md")
+        _write_atomically(output + ".md", lambda f: f.write(text))
         if summary:
             write_csv(output + ".csv", summary_rows(summary))
         return text
@@ -365,17 +389,19 @@ def main(argv=None):
         for seed in args.seeds:
             for model in args.models:
                 setting = settings[(dataset, model)]
+                # First, so that the files the finished runs are compared with are this split's.
+                if ensure_split_vectors(dataset, model, config_files(args, dataset, model), seed, overrides):
+                    digests.clear()  # the files may have been re-embedded just now
                 runs = read_runs(runs_path)  # another invocation may have finished this cell
                 done = [r for r in runs if (r["model"], r["dataset"], r["seed"], r["setting"])
-                        == (model, dataset, seed, setting)]
+                        == (model, dataset, seed, setting) and on_current_vectors(r)]
                 if done:
                     print(f"  {model} on {dataset} seed {seed}: done earlier ({runs_path})", flush=True)
                     continue
                 folder = cell_folder(output, dataset, model, seed, setting)
-                ensure_split_vectors(dataset, model, config_files(args, dataset, model), seed, overrides)
                 trained = train_cell(runs_path, folder, f"{model} on {dataset} seed {seed}", model, dataset, seed,
                                      config_files(args, dataset, model), overrides,
-                                     {"model": model, "dataset": dataset, "setting": setting})
+                                     {"model": model, "dataset": dataset, "setting": setting}, on_current_vectors)
                 if trained is not None:
                     runs = trained
                     write_reports()

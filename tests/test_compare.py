@@ -10,6 +10,7 @@ import pytest
 import yaml
 
 from conftest import tiny_config, write_tiny_dataset
+from recbole_darec.data.llm_vectors import write_npz_vectors
 
 REPO = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
 
@@ -94,6 +95,19 @@ def test_compare_runs_every_variant_once_and_writes_the_claim_table(tmp_path):
     assert "- **LightGCN**: DaRecLightGCN " in report and "LightGCN-Con" in report.split("## Verdict")[1]
     again = subprocess.run(argv, capture_output=True, text=True, timeout=900, cwd=str(tmp_path), env=env)
     assert again.returncode == 0 and again.stdout.count("done earlier") == 12
+    assert {r["vectors"] != "" for r in runs if r["variant"] != "base"} == {True}
+    assert {r["vectors"] for r in runs if r["variant"] == "base"} == {""}  # reads no vectors
+
+    # The item vectors are made again (another encoder, say): the aligned runs are no longer done,
+    # and the report no longer counts them; the base runs stand.
+    folder, _, items, _, item_vectors = write_tiny_dataset(str(tmp_path), write_vectors=False)
+    write_npz_vectors(os.path.join(folder, "tiny.item_llm.npz"), items, 2 * item_vectors)
+    stale = subprocess.run(argv + ["--report-only"], capture_output=True, text=True, timeout=900, cwd=str(tmp_path),
+                           env=env)
+    assert stale.returncode == 0, stale.stderr[-3000:]
+    assert stale.stdout.count("done earlier") == 2 and stale.stdout.count("not run (--report-only)") == 10
+    report = open(output + "-tiny.md").read()
+    assert "| base | LightGCN | 2 |" in report and "| con | LightGCNCon |" not in report
 
 
 def test_compare_refuses_a_grid_without_darec_and_unknown_variants():
@@ -241,3 +255,27 @@ def test_leak_report_puts_leaked_and_clean_rows_side_by_side(tmp_path):
     assert text.startswith("# What the ml-100k leak did") and "Command: `python run_scripts/leak_report.py" in text
     assert "| LightGCN | con | 2 | 0.4000 ± 0.0100 | 0.3800 ± 0.0200 | -5.0% | 0.3000 ± 0.0100 | 0.3300 ± 0.0100 | +10.0% |" in text
     assert "| gen |" not in text  # not measured clean yet
+
+
+def test_leak_report_pairs_several_tables_in_order(tmp_path):
+    spec = importlib.util.spec_from_file_location("leak_report", os.path.join(REPO, "run_scripts", "leak_report.py"))
+    leak_report = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(leak_report)
+    header = "backbone,variant,runs,recall@20_mean,recall@20_std,ndcg@20_mean,ndcg@20_std\n"
+    # the same (backbone, variant) in both pairs: each leaked row is set beside its own clean one
+    for name, row in (("leaked-a", "LightGCN,con,3,0.40,0,0.30,0"), ("clean-a", "LightGCN,con,3,0.20,0,0.15,0"),
+                      ("leaked-b", "LightGCN,con,3,0.50,0,0.40,0"), ("clean-b", "LightGCN,con,3,0.25,0,0.20,0")):
+        (tmp_path / f"{name}.csv").write_text(header + row + "\n")
+    leak_report.main(["--leaked", str(tmp_path / "leaked-a.csv"), str(tmp_path / "leaked-b.csv"),
+                      "--clean", str(tmp_path / "clean-a.csv"), str(tmp_path / "clean-b.csv"),
+                      "--output", str(tmp_path / "leak.md")])
+    text = (tmp_path / "leak.md").read_text()
+    assert "| LightGCN | con | 3 | 0.4000 ± 0.0000 | 0.2000 ± 0.0000 | -50.0% |" in text
+    assert "| LightGCN | con | 3 | 0.5000 ± 0.0000 | 0.2500 ± 0.0000 | -50.0% |" in text
+    with pytest.raises(SystemExit, match="identical to"):  # not re-measured yet
+        leak_report.main(["--leaked", str(tmp_path / "leaked-a.csv"), "--clean", str(tmp_path / "leaked-a.csv"),
+                          "--output", str(tmp_path / "other.md")])
+    with pytest.raises(SystemExit):
+        leak_report.main(["--leaked", str(tmp_path / "leaked-a.csv"), str(tmp_path / "leaked-b.csv"),
+                          "--clean", str(tmp_path / "clean-a.csv"), "--output", str(tmp_path / "other.md")])
+    assert not (tmp_path / "other.md").exists()

@@ -277,6 +277,24 @@ def test_a_cell_another_invocation_holds_is_skipped(tmp_path):
         assert again  # released when its holder is done
 
 
+def test_a_cell_finished_between_the_look_and_the_claim_is_not_trained_again(tmp_path, monkeypatch):
+    sys.path.insert(0, os.path.join(REPO, "run_scripts"))
+    import reproduce
+
+    runs_path = str(tmp_path / "grid.runs.csv")
+    bookkeeping = {"dataset": "tiny", "setting": "abc"}
+    reproduce.append_run(runs_path, {**bookkeeping, "model": "LightGCN", "seed": 1, "recall@20": 0.1})
+    trained = []
+    monkeypatch.setattr(reproduce, "train", lambda model, dataset, seed, *rest, **kwargs: trained.append(seed) or
+                        {"model": model, "seed": seed, "recall@20": 0.2})
+    folder = reproduce.cell_folder(str(tmp_path / "grid"), "tiny", "LightGCN", 1, "abc")
+    assert reproduce.train_cell(runs_path, folder, "cell", "LightGCN", "tiny", 1, [], {}, bookkeeping) is None
+    assert trained == [] and len(reproduce.read_runs(runs_path)) == 1
+    # another seed of the same setting is still trained
+    runs = reproduce.train_cell(runs_path, folder, "cell", "LightGCN", "tiny", 2, [], {}, bookkeeping)
+    assert len(trained) == 1 and [r["seed"] for r in runs] == [1, 2]
+
+
 def test_an_invocation_whose_every_cell_another_holds_still_writes_its_report(tmp_path):
     reproduce, config, output, setting = _finished_lightgcn_runs_on_yelp(tmp_path, [0.10])
     with reproduce.claimed(reproduce.cell_folder(output, "yelp", "LightGCN", 2, setting)) as held:
@@ -320,3 +338,71 @@ def test_base_models_fingerprint_ignores_the_vector_keys_they_never_read(tmp_pat
     assert reproduce.setting_fingerprint([str(before)], {}) != reproduce.setting_fingerprint([str(after)], {})
     assert reproduce.setting_fingerprint([str(before)], {"llm_shuffle_seed": 0}, reads_vectors=False) == \
         reproduce.setting_fingerprint([str(before)], {}, reads_vectors=False)
+    # an indented llm_ line is part of another key's value, which the model does read
+    nested = [tmp_path / "a.yaml", tmp_path / "b.yaml"]
+    nested[0].write_text("load_col:\n  inter: [user_id]\n  llm_useremb: [uid]\n")
+    nested[1].write_text("load_col:\n  inter: [user_id]\n")
+    assert len({reproduce.setting_fingerprint([str(p)], {}, reads_vectors=False) for p in nested}) == 2
+
+
+def test_a_seed_re_embedded_during_the_grid_is_trained_again_not_taken_from_a_stale_digest(tmp_path, monkeypatch):
+    # The report written after seed 1 hashes seed 2's files before seed 2 is embedded; the
+    # done-check of seed 2 must use the files as they are after its embed.
+    reproduce = _load_reproduce()
+    config = tmp_path / "c.yaml"
+    config.write_text("epochs: 1\n")
+    output = str(tmp_path / "grid")
+    generation = {"now": "old"}
+    embedded = set()
+    trained = []
+
+    def digest(model, dataset, config_files, seed, settings=None):
+        return generation["now"] if seed in embedded or generation["now"] == "old" else "old"
+
+    def ensure(dataset, model, config_files, seed, settings=None, *rest, **kwargs):
+        embedded.add(seed)
+        return True
+
+    def train(model, dataset, seed, *rest, **kwargs):
+        trained.append((generation["now"], seed))
+        return {"model": model, "seed": seed, "recall@20": 0.1, "ndcg@20": 0.05, "best_valid": 0.1,
+                "seconds": 1.0, "vectors": digest(model, dataset, [], seed)}
+
+    monkeypatch.setattr(reproduce, "vectors_digest", digest)
+    monkeypatch.setattr(reproduce, "ensure_split_vectors", ensure)
+    monkeypatch.setattr(reproduce, "train", train)
+    argv = ["--models", "DaRecLightGCN", "--datasets", "yelp", "--config", f"yelp={config}", "--output", output,
+            "--seeds", "1", "2"]
+    reproduce.main(argv)
+    assert trained == [("old", 1), ("old", 2)]
+
+    generation["now"], embedded = "new", set()  # another encoder: every seed is embedded again
+    reproduce.main(argv)
+    assert trained[2:] == [("new", 1), ("new", 2)]
+    reproduce.main(argv)
+    assert len(trained) == 4  # on the current vectors every cell is done
+
+
+def test_demo_resume_reuses_a_finished_run_only_on_the_vectors_it_read(tmp_path, monkeypatch):
+    sys.path.insert(0, os.path.join(REPO, "run_scripts"))
+    import demo
+    from recbole_darec.experiments import vectors
+
+    output = str(tmp_path / "demo")
+    demo._write_atomically(output + ".partial.csv", lambda f: demo._write_csv(f, [
+        {"model": "DaRecLightGCN", "seed": 1, "recall@20": 0.1, "best_valid": 0.1, "seconds": 1.0,
+         "vectors": "leakedsplit0"},
+        {"model": "DaRecLightGCN", "seed": 2, "recall@20": 0.2, "best_valid": 0.2, "seconds": 1.0,
+         "vectors": "currentfiles"}]))
+    trained = []
+    monkeypatch.setattr(vectors, "ensure_split_vectors", lambda *args, **kwargs: True)
+    monkeypatch.setattr(vectors, "vectors_digest", lambda *args, **kwargs: "currentfiles")
+    monkeypatch.setattr(demo, "train", lambda model, dataset, seed, *rest, **kwargs: trained.append(seed) or
+                        {"model": model, "seed": seed, "recall@20": 0.3, "best_valid": 0.3, "seconds": 1.0,
+                         "vectors": "currentfiles"})
+    monkeypatch.setattr(sys, "argv", ["demo.py", "--models", "DaRecLightGCN", "--seeds", "1", "2",
+                                      "--output", output, "--resume"])
+    demo.main()
+    assert trained == [1]  # seed 1's run read other vectors; seed 2's is reused
+    with open(output + ".csv") as f:
+        assert [(row["seed"], row["recall@20"]) for row in csv.DictReader(f)] == [("1", "0.3"), ("2", "0.2")]

@@ -193,3 +193,59 @@ def test_an_interrupted_rewrite_leaves_no_sidecar_that_describes_other_vectors(t
         write_npz_vectors(path, ["a", "b"], 2 * np.eye(2), metadata={"split": {"train_pairs_sha256": "new"}})
     assert os.path.exists(path) and not os.path.exists(path + ".json")
 
+
+
+def test_an_npz_copied_over_another_is_refused_by_the_sidecar_it_sits_beside(root, tiny_encoder):
+    import shutil
+
+    template = str(root / "vec" / "tiny.seed{seed}.user_llm.npz")
+    paths = {"llm_user_vector_file": template, "llm_item_vector_file": str(root / "vec" / "tiny.item_llm.npz")}
+    for seed in (7, 8):
+        run_embed(embed_argv(root, tiny_encoder, f"--seed={seed}", **paths))
+    seed7, seed8 = template.format(seed=7), template.format(seed=8)
+    shutil.copyfile(seed8, seed7)  # seed 7's sidecar stays, and still records seed 7's split
+    with pytest.raises(LLMVectorError, match=r"tiny\.seed7\.user_llm\.npz: the file is not the one its sidecar"):
+        prepare(root, seed=7, **paths)
+    # the embed command sees the same and encodes seed 7's users again
+    assert run_embed(embed_argv(root, tiny_encoder, "--seed=7", **paths))["written"] == ["user"]
+    prepare(root, seed=7, **paths)
+
+
+def test_the_split_checked_is_the_one_recorded_beside_the_vectors_in_memory(root, tiny_encoder):
+    run_embed(embed_argv(root, tiny_encoder, "--seed=8"))
+    config = Config(model="LightGCNCon", dataset=NAME, config_dict=tiny_config(root))  # seed 7
+    init_seed(config["seed"], config["reproducibility"])
+    dataset = create_dataset(config)  # holds seed 8's user vectors from here on
+    run_embed(embed_argv(root, tiny_encoder))  # the file is replaced by seed 7's before the split
+    with pytest.raises(SplitMismatchError, match=r"(?s)file.s split: seed 8.*this run.s split: seed 7"):
+        data_preparation(config, dataset)
+
+
+def test_an_aligned_model_refuses_a_dataset_that_was_never_split(root, tiny_encoder):
+    from recbole.utils import get_model
+
+    run_embed(embed_argv(root, tiny_encoder))
+    config = Config(model="LightGCNCon", dataset=NAME, config_dict=tiny_config(root))
+    init_seed(config["seed"], config["reproducibility"])
+    dataset = create_dataset(config)
+    with pytest.raises(ValueError, match=r"LightGCNCon needs a training split built by DaRecDataset\.build\(\)"):
+        get_model("LightGCNCon")(config, dataset)
+    init_seed(config["seed"], config["reproducibility"])  # the split draws from the seeded generator
+    train, _, _ = data_preparation(config, dataset)
+    get_model("LightGCNCon")(config, train.dataset)
+
+
+def test_the_embed_command_rewrites_vectors_whose_sidecar_predates_the_npz_digest(root, tiny_encoder):
+    # A sidecar without npz_sha256 binds no bytes: embedding again adds the binding.
+    paths = {"llm_user_vector_file": str(root / "vec" / "tiny.user_llm.npz"),
+             "llm_item_vector_file": str(root / "vec" / "tiny.item_llm.npz")}
+    run_embed(embed_argv(root, tiny_encoder, **paths))
+    sidecar = paths["llm_user_vector_file"] + ".json"
+    with open(sidecar) as f:
+        meta = json.load(f)
+    del meta["npz_sha256"]
+    with open(sidecar, "w") as f:
+        json.dump(meta, f)
+    assert run_embed(embed_argv(root, tiny_encoder, **paths))["written"] == ["user"]
+    with open(sidecar) as f:
+        assert "npz_sha256" in json.load(f)

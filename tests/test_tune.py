@@ -319,3 +319,22 @@ def test_missing_config_file_is_named(sweep_folder):
                                cwd=str(sweep_folder), env={**os.environ, "PYTHONPATH": REPO})
     assert completed.returncode == 2 and "nope.yaml" in completed.stderr
 
+
+
+def test_a_sweep_over_seeds_embeds_each_seeds_split_or_says_why_it_cannot():
+    from recbole_darec.tune.sweep import split_seeds
+
+    config = {"model": "DaRecLightGCN", "seed": 2020, "benchmark_filename": None,
+              "llm_user_vector_file": "dataset/ml-100k/ml-100k.seed{seed}.user_llm.npz"}
+    assert split_seeds({}, config, "space.yaml") == [2020]
+    assert split_seeds({"seed": ("choice", [1, 2, 1])}, config, "space.yaml") == [1, 2]
+    with pytest.raises(SearchSpaceError, match=r"space\.yaml: seed is a randint space; list the seeds as a choice"):
+        split_seeds({"seed": ("randint", [1, 9])}, config, "space.yaml")
+    shared = dict(config, llm_user_vector_file="dataset/ml-100k/ml-100k.user_llm.npz")
+    with pytest.raises(SearchSpaceError, match=r"seed takes 2 values, but config key llm_user_vector_file "
+                                               r"\(dataset/ml-100k/ml-100k\.user_llm\.npz\) names one file"):
+        split_seeds({"seed": ("choice", [1, 2])}, shared, "space.yaml")
+    # no vectors, or one fixed split for every seed: one file serves them all
+    assert split_seeds({"seed": ("choice", [1, 2])}, dict(shared, model="LightGCN"), "space.yaml") == []
+    assert split_seeds({"seed": ("choice", [1, 2])}, dict(shared, benchmark_filename=["train", "valid", "test"]),
+                       "space.yaml") == [2020]

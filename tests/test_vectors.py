@@ -277,3 +277,27 @@ def test_insisting_on_npz_with_only_atomic_vectors_names_the_key_to_set(tmp_path
     write_atomic(tmp_path, users, uv, items, iv)
     with pytest.raises(LLMVectorError, match=r"(?s)no user LLM vector file.*preload_weight is set.*llm_vector_format: atomic"):
         _dataset(tmp_path, **RECBOLE_CONVENTION, llm_vector_format="npz")
+
+
+def test_vectors_digest_changes_with_the_values_and_not_with_a_rewrite(tmp_path, monkeypatch):
+    from recbole_darec.experiments.vectors import vectors_digest
+
+    monkeypatch.chdir(tmp_path)
+    folder, users, items, user_vectors, _ = write_tiny_dataset(str(tmp_path))
+    settings = tiny_config(tmp_path)
+    user_file = os.path.join(folder, "tiny.user_llm.npz")
+    digest = vectors_digest("DaRecLightGCN", "tiny", [], 7, settings)
+    assert len(digest) == 12
+    assert vectors_digest("LightGCN", "tiny", [], 7, settings) == ""
+
+    # Embedding the same vectors again keeps a grid's finished runs (numpy stamps npz members
+    # with a fixed time, so equal values give equal bytes).
+    write_npz_vectors(user_file, users, user_vectors)
+    assert vectors_digest("DaRecLightGCN", "tiny", [], 7, settings) == digest
+
+    changed = user_vectors.copy()
+    changed[3, 0] += 1e-3
+    write_npz_vectors(user_file, users, changed)
+    assert vectors_digest("DaRecLightGCN", "tiny", [], 7, settings) != digest
+    os.remove(user_file)
+    assert vectors_digest("DaRecLightGCN", "tiny", [], 7, settings) is None

@@ -39,12 +39,15 @@ from recbole_darec.data.llm_vectors import (
     align_vectors,
     check_same_encoder,
     configured_vector_file,
-    read_npz_vectors,
+    read_npz_with_sidecar,
     vectors_from_ragged_rows,
 )
 from recbole_darec.data.split_record import (
+    NOT_READ,
     check_user_vector_split,
     dataset_train_pairs_sha256,
+    read_split_record,
+    split_record_of,
     split_settings,
 )
 
@@ -87,6 +90,7 @@ class DaRecDataset(Dataset):
         check_user_vector_split(
             self.user_vector_source, self.dataset_name, split_settings(self.config), train_sha,
             config_value(self.config, "llm_require_split_record", False), self.logger,
+            record=getattr(self, "user_split_record", NOT_READ),
             suggest_seed_file=not self.config["benchmark_filename"]
             and SEED_PLACEHOLDER not in str(self.config["llm_user_vector_file"] or ""))
 
@@ -139,6 +143,19 @@ class DaRecDataset(Dataset):
         return [os.path.join(config["data_path"], name), os.path.join("dataset", config["dataset"], name)]
 
     @classmethod
+    def vector_files(cls, config):
+        r"""The files a run with ``config`` reads its language vectors from (user, then item; the
+        atomic files as RecBole names them), whether or not they exist yet."""
+        if cls._resolve_format(config) == "atomic":
+            return [os.path.join(config["data_path"], f"{config['dataset']}.{suffix}")
+                    for suffix in config["additional_feat_suffix"] or []]
+        files = []
+        for kind in ("user", "item"):
+            candidates = cls._npz_candidates(config, kind)
+            files.append(next((p for p in candidates if os.path.isfile(p)), candidates[0]))
+        return files
+
+    @classmethod
     def _resolve_format(cls, config):
         requested = config["llm_vector_format"]
         if requested != "auto":
@@ -180,11 +197,14 @@ class DaRecDataset(Dataset):
         for kind, id_field in (("user", self.uid_field), ("item", self.iid_field)):
             if self.vector_format == "npz":
                 source = self._vector_path(kind)
-                tokens, vectors = read_npz_vectors(source)
+                tokens, vectors, meta = read_npz_with_sidecar(source)
+                record = split_record_of(meta, source + ".json")
             else:
                 source, tokens, vectors = self._atomic_vectors(id_field)
+                record = read_split_record(source)
             if kind == "user":
-                self.user_vector_source = source
+                # The record read with these vectors is the one checked, even if the file changes later.
+                self.user_vector_source, self.user_split_record = source, record
             sources[kind] = source
             tables.append(
                 align_vectors(

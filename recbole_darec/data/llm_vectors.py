@@ -11,6 +11,9 @@ Two on-disk formats:
 Either way the vectors are aligned to RecBole's internal ids by their original tokens.
 """
 
+import contextlib
+import hashlib
+import io
 import json
 import os
 
@@ -25,6 +28,8 @@ class LLMVectorError(ValueError):
 
 
 SEED_PLACEHOLDER = "{seed}"
+# The sidecar key that ties it to the exact npz it describes.
+NPZ_DIGEST_KEY = "npz_sha256"
 
 
 def configured_vector_file(config, kind):
@@ -42,13 +47,48 @@ def configured_vector_file(config, kind):
 
 def read_npz_vectors(path):
     r"""Return ``(tokens, vectors)`` from one of our ``.npz`` vector files, checked."""
+    tokens, vectors, _ = read_npz_with_sidecar(path)
+    return tokens, vectors
+
+
+def read_sidecar(path):
+    r"""The metadata dict of ``path + '.json'``, or None when there is none."""
+    sidecar = path + ".json"
+    if not os.path.isfile(sidecar):
+        return None
+    try:
+        with open(sidecar, encoding="utf-8") as f:
+            meta = json.load(f)
+    except (OSError, ValueError) as error:
+        raise LLMVectorError(f"{sidecar}: not a readable JSON sidecar ({error})") from error
+    if not isinstance(meta, dict):
+        raise LLMVectorError(f"{sidecar}: expected a JSON object, got {type(meta).__name__}")
+    return meta
+
+
+def read_npz_with_sidecar(path):
+    r"""``(tokens, vectors, sidecar metadata or None)`` of one ``.npz`` vector file, read together:
+    the npz's bytes are hashed as they are loaded, and a sidecar that records another npz (the
+    npz copied or replaced after the sidecar was written) is refused, since its record of what
+    the vectors were derived from would be false."""
     if not os.path.isfile(path):
         raise LLMVectorError(
             f"{path}: LLM vector file not found. Create it with `python -m recbole_darec.embed` "
             f"or point config key llm_user_vector_file / llm_item_vector_file at it."
         )
+    meta = read_sidecar(path)
+    with open(path, "rb") as f:
+        data = f.read()
+    recorded = (meta or {}).get(NPZ_DIGEST_KEY)
+    if recorded is not None and recorded != hashlib.sha256(data).hexdigest():
+        raise LLMVectorError(
+            f"{path}: the file is not the one its sidecar {os.path.basename(path)}.json describes "
+            f"(recorded sha256 {str(recorded)[:12]}, file {hashlib.sha256(data).hexdigest()[:12]}): it "
+            f"was replaced or copied after the sidecar was written, so what the sidecar says it was "
+            f"derived from is unknown. Make it again with `python -m recbole_darec.embed`, or delete "
+            f"the sidecar to use the file unchecked.")
     try:
-        with np.load(path, allow_pickle=False) as archive:
+        with np.load(io.BytesIO(data), allow_pickle=False) as archive:
             if "tokens" not in archive or "vectors" not in archive:
                 raise LLMVectorError(
                     f"{path}: expected arrays 'tokens' and 'vectors', found {sorted(archive.files)}"
@@ -58,7 +98,7 @@ def read_npz_vectors(path):
         if isinstance(error, LLMVectorError):
             raise
         raise LLMVectorError(f"{path}: not a readable .npz vector file ({error})") from error
-    return tokens, check_vectors(path, tokens, vectors)
+    return tokens, check_vectors(path, tokens, vectors), meta
 
 
 def check_vectors(source, tokens, vectors):
@@ -148,10 +188,14 @@ def write_npz_vectors(path, tokens, vectors, metadata=None):
     os.makedirs(directory, exist_ok=True)
     # The old sidecar goes first: an interruption between the two renames must not leave new
     # vectors beside a record of what the old ones were derived from.
-    if os.path.exists(path + ".json"):
+    with contextlib.suppress(FileNotFoundError):  # another writer may have removed it first
         os.remove(path + ".json")
-    atomic_write(path, lambda f: np.savez(f, tokens=tokens, vectors=vectors))
+    buffer = io.BytesIO()
+    np.savez(buffer, tokens=tokens, vectors=vectors)
+    data = buffer.getvalue()
+    atomic_write(path, lambda f: f.write(data))
     if metadata is not None:
+        metadata = {**metadata, NPZ_DIGEST_KEY: hashlib.sha256(data).hexdigest()}
         text = json.dumps(metadata, indent=2, sort_keys=True).encode()
         atomic_write(path + ".json", lambda f: f.write(text))
 

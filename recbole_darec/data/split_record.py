@@ -14,11 +14,14 @@ import json
 import os
 
 from recbole_darec.config_checks import config_value
+from recbole_darec.data.llm_vectors import LLMVectorError, read_sidecar
 
 # The sidecar key under which a user-vector file records its split.
 SPLIT_KEY = "split"
 # Settings that name the run, not the split: never shown as a difference.
 NOT_SPLIT_SETTINGS = ("model",)
+# check_user_vector_split's default: read the record from the file now.
+NOT_READ = object()
 
 
 class SplitMismatchError(ValueError):
@@ -52,14 +55,16 @@ def split_settings(config):
 def read_split_record(vector_path):
     r"""The ``split`` record of ``vector_path``'s sidecar (``vector_path + '.json'``), or None when
     there is no sidecar or it records no split (vectors brought from elsewhere)."""
-    sidecar = vector_path + ".json"
-    if not os.path.isfile(sidecar):
-        return None
     try:
-        with open(sidecar, encoding="utf-8") as f:
-            meta = json.load(f)
-    except (OSError, ValueError) as error:
-        raise SplitMismatchError(f"{sidecar}: not a readable JSON sidecar ({error})") from error
+        meta = read_sidecar(vector_path)
+    except LLMVectorError as error:
+        raise SplitMismatchError(str(error)) from error
+    return split_record_of(meta, vector_path + ".json")
+
+
+def split_record_of(meta, sidecar):
+    r"""The ``split`` record of the sidecar metadata ``meta`` (None when it records none);
+    ``sidecar`` names the file in errors."""
     record = meta.get(SPLIT_KEY) if isinstance(meta, dict) else None
     if record is None:
         return None
@@ -130,13 +135,16 @@ def mismatch_message(vector_path, record, dataset_name, current_settings, curren
 
 
 def check_user_vector_split(vector_path, dataset_name, current_settings, current_sha, require_record,
-                            logger=None, suggest_seed_file=True):
+                            logger=None, suggest_seed_file=True, record=NOT_READ):
     r"""Refuse user vectors whose recorded training split is not ``current_sha``.
 
     A file without a split record (no sidecar, or vectors brought from elsewhere) cannot be
     checked: one warning, or an error when ``require_record`` (config key
-    ``llm_require_split_record``). Returns True when the record matched."""
-    record = read_split_record(vector_path)
+    ``llm_require_split_record``). ``record`` is the split record as read together with the
+    vectors (:func:`split_record_of`), so that a file replaced since cannot pass; by default it is
+    read from the sidecar now. Returns True when the record matched."""
+    if record is NOT_READ:
+        record = read_split_record(vector_path)
     if record is None:
         message = (f"{vector_path}: the user vectors record no training split (no sidecar "
                    f"{os.path.basename(vector_path)}.json, or vectors brought from elsewhere), so it "

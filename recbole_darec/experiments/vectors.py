@@ -11,6 +11,8 @@ Only datasets whose vectors we encode offline ourselves are embedded here
 fixed splits; the training run checks those against its split all the same.
 """
 
+import hashlib
+import os
 import shlex
 import subprocess
 import sys
@@ -59,3 +61,32 @@ def ensure_split_vectors(dataset, model, config_files, seed, settings=None, extr
     subprocess.run(command, check=True, cwd=cwd)
     _ENSURED.add(key)
     return True
+
+
+def vectors_digest(model, dataset, config_files, seed, settings=None):
+    r"""A digest of the language-vector files that a run of ``model`` on ``dataset`` with ``seed``
+    and ``settings`` reads, as they are now: ``""`` for a model that reads none, None when a file
+    is missing. A finished run records it, so that a grid never counts a run made on other
+    vectors (re-embedded since, with another encoder or text) as done."""
+    if not reads_llm_vectors(model):
+        return ""
+    from recbole.config import Config
+
+    from recbole_darec.data.dataset import DaRecDataset
+
+    config = Config(model=model, dataset=dataset, config_file_list=list(config_files),
+                    config_dict={**(settings or {}), "seed": seed})
+    digest = hashlib.sha256()
+    for path in DaRecDataset.vector_files(config):
+        if not os.path.isfile(path):
+            return None
+        with open(path, "rb") as f:
+            digest.update(hashlib.sha256(f.read()).digest())
+    return digest.hexdigest()[:12]
+
+
+def same_vectors(row, digest):
+    r"""Whether a finished run's row was made on the vectors whose digest is ``digest``; a row
+    from before runs recorded it (no ``vectors``) is taken as it is."""
+    recorded = row.get("vectors")
+    return recorded in (None, "") or recorded == digest

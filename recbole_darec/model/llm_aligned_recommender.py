@@ -51,6 +51,16 @@ class LLMAlignedRecommender:
                 f"{type(dataset).__name__} without them. Import recbole_darec before RecBole "
                 f"creates the dataset, so that create_dataset picks DaRecDataset."
             )
+        if getattr(dataset, "train_pairs_sha256", None) is None:
+            # DaRecDataset.build() gives every split part the hash its user vectors were checked
+            # against; a dataset without it (never split, or split dataloaders saved by an older
+            # recbole-darec) has had no leakage check.
+            raise ValueError(
+                f"{type(self).__name__} needs a training split built by DaRecDataset.build() (as "
+                f"RecBole's data_preparation does), which checks that the user vectors were embedded "
+                f"from that split; this {type(dataset).__name__} has no train_pairs_sha256. Pass "
+                f"train_data.dataset, or rebuild dataloaders saved by an older recbole-darec "
+                f"(delete the saved file, or set save_dataloaders: False).")
         self.register_buffer("llm_vectors", llm_vectors.float(), persistent=False)
         self.llm_dim = llm_vectors.shape[1]
         # Row 0 (the [PAD] user) and row n_users (the [PAD] item) have no text: never align them.

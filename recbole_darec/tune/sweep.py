@@ -275,6 +275,32 @@ def _read_json(path):
         return {}
 
 
+
+def split_seeds(space, config, source):
+    r"""The seeds whose splits the trials train on: the config's, or each of a ``choice`` of seeds
+    in the search space. Each needs its own user vectors (for a model that reads them, on a random
+    split), so a seed drawn from a range is refused, and so are several seeds sharing one
+    user-vector file."""
+    from recbole_darec.experiments.vectors import reads_llm_vectors
+
+    if "seed" not in space:
+        return [config["seed"]]
+    kind, values = space["seed"]
+    if not reads_llm_vectors(config["model"]):
+        return []
+    if config["benchmark_filename"]:
+        return [config["seed"]]  # one fixed split, whatever the seed
+    if kind != "choice":
+        raise SearchSpaceError(f"{source}: seed is a {kind} space; list the seeds as a choice, so that "
+                               f"each seed's user vectors can be embedded for its split before the trials")
+    user_file = str(config["llm_user_vector_file"] or "")
+    if len(set(values)) > 1 and "{seed}" not in user_file:
+        raise SearchSpaceError(f"{source}: seed takes {len(set(values))} values, but config key "
+                               f"llm_user_vector_file ({user_file or 'the default'}) names one file for "
+                               f"all of them; put {{seed}} in it, e.g. dataset/<name>/<name>.seed{{seed}}.user_llm.npz, "
+                               f"so that each seed trains on vectors of its own split (docs/embedding.md)")
+    return list(dict.fromkeys(values))
+
 def run_sweep(args, overrides):
     import recbole_darec  # noqa: F401
     import ray
@@ -301,12 +327,12 @@ def run_sweep(args, overrides):
                               f"or choose another --output")
     param_space = to_tune_space(space, args.search, source=space_path or "the default DaRec space")
     config, resolved = resolve_paths(args.model, args.dataset, config_files, overrides, cwd)
-    if "seed" not in space:
-        # Every trial and the final run train on this seed's split: embed its user vectors first
-        # (a no-op when up to date; only for datasets whose vectors we encode, docs/embedding.md).
-        from recbole_darec.experiments.vectors import ensure_split_vectors
+    # Every trial and the final run train on their seed's split: embed its user vectors first
+    # (a no-op when up to date; only for datasets whose vectors we encode, docs/embedding.md).
+    from recbole_darec.experiments.vectors import ensure_split_vectors
 
-        ensure_split_vectors(args.dataset, args.model, config_files, config["seed"], overrides, cwd=cwd)
+    for seed in split_seeds(space, config, space_path or "search space"):
+        ensure_split_vectors(args.dataset, args.model, config_files, seed, overrides, cwd=cwd)
     unknown = [key for key in space if key not in config.final_config_dict]
     if unknown:
         raise SearchSpaceError(f"{space_path or 'search space'}: key(s) {unknown} are not settings of "
