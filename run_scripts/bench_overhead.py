@@ -54,6 +54,8 @@ VARIANTS = {
     "DaRecLightGCN, darec_global_rows: all": ("DaRecLightGCN", {"darec_global_rows": "all"}),
     "DaRecLightGCN, darec_interval: 4": ("DaRecLightGCN", {"darec_interval": 4}),
     "DaRecLightGCN, darec_interval: 10": ("DaRecLightGCN", {"darec_interval": 10}),
+    "DaRecLightGCN, darec_score: disentangled": ("DaRecLightGCN", {"darec_score": "disentangled"}),
+    "DaRecLightGCN, darec_score: fused": ("DaRecLightGCN", {"darec_score": "fused"}),
 }
 
 

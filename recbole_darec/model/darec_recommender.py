@@ -7,8 +7,17 @@ Reference:
 
 A mixin that turns a RecBole general recommender into its DaRec version: ``class
 DaRecLightGCN(DaRecRecommender, LightGCN)``. Training adds ``darec_weight`` times the terms of
-:class:`~recbole_darec.model.darec_objective.DaRecObjective` to the base model's own loss;
-prediction is the base model's, unchanged.
+:class:`~recbole_darec.model.darec_objective.DaRecObjective` to the base model's own loss.
+
+What ranks (``darec_score``): ``base`` ranks with the base model's own representations, as the
+paper's experiments do. ``disentangled`` ranks with Theorem 2's combined representations,
+concat(f^C_sh(E^C), f^C_sp(E^C)); ``fused`` adds the language side, concat((f^C_sh(E^C) +
+f^L_sh(E^L)) / 2, f^C_sp(E^C), f^L_sp(E^L)), so that a user's or an item's own text moves its
+scores. In both, the base model's ranking loss (BPR) is computed on that representation, so it
+trains the projectors; the base model's regulariser and contrastive views stay on its own tables.
+The representation replaces the output of the base model's clean propagation (the call
+``is_clean_forward`` accepts), so the base model's prediction and its cache of propagated tables
+serve it unchanged; a base model without a propagation (BPR) overrides its row look-ups.
 
 How E^C is found, and the hooks a base model may need (``collaborative_embeddings``,
 ``collaborative_dim``, ``base_loss``, ``base_loss_names``, ``base_loss_reduction``), are those of
@@ -26,6 +35,10 @@ Config keys (defaults in ``properties/model/DaRecRecommender.yaml``), besides th
     darec_interval (int): compute the DaRec terms on every k-th training batch only, weighted by
         k (the other batches report them as 0). 1 = every batch, as in the paper; larger values
         trade alignment updates for speed on a CPU (docs/benchmarks.md).
+    darec_score (str): ``base``, ``disentangled`` or ``fused``: what ranks (above).
+    darec_pointwise_weight (float): weight of a point-wise InfoNCE between each sampled row's
+        f^C_sh(E^C) and its own f^L_sh(E^L) (RLMRec-Con's loss on the shared parts only); 0 = off.
+    darec_pointwise_tau (float): that InfoNCE's temperature.
 """
 
 import torch
@@ -36,6 +49,7 @@ from recbole_darec.model.llm_aligned_recommender import LLMAlignedRecommender
 
 SAMPLE_MODES = ("uniform", "batch")
 GLOBAL_ROWS = ("sample", "all")
+SCORE_MODES = ("base", "disentangled", "fused")
 
 
 class DaRecRecommender(LLMAlignedRecommender):
@@ -51,7 +65,19 @@ class DaRecRecommender(LLMAlignedRecommender):
         self._training_steps = 0
         # Kept in checkpoints so that a resumed run (recbole_darec/resume.py) keeps the interval's phase.
         self.other_parameter_name = [*getattr(self, "other_parameter_name", []), "_training_steps"]
-        self.darec = DaRecObjective(config, cf_dim=self.cf_dim, llm_dim=self.llm_dim)
+        self.pointwise_weight = float(config["darec_pointwise_weight"])
+        if self.pointwise_weight < 0:
+            raise ValueError(f"config key darec_pointwise_weight must be >= 0, got {self.pointwise_weight}")
+        self.darec = DaRecObjective(config, cf_dim=self.cf_dim, llm_dim=self.llm_dim,
+                                    pointwise=self.pointwise_weight > 0)
+        self.score_mode = checked_choice("darec_score", config["darec_score"], SCORE_MODES)
+        if self.score_mode != "base" and not self.darec.disentangle:
+            raise ValueError(
+                f"{type(self).__name__}: darec_score: {self.score_mode} ranks with the specific parts, "
+                f"which darec_disentangle: False removes; set darec_disentangle: True or darec_score: base")
+        self.register_buffer("user_rows", torch.arange(self.n_users), persistent=False)
+        self.register_buffer("item_rows", torch.arange(self.n_users, self.n_users + self.n_items),
+                             persistent=False)
         if "local" in self.darec.enabled and self.darec.n_clusters > self.sample_size:
             raise ValueError(
                 f"config key darec_n_clusters ({self.darec.n_clusters}) exceeds the rows per "
@@ -61,6 +87,25 @@ class DaRecRecommender(LLMAlignedRecommender):
     @property
     def alignment_loss_names(self):
         return tuple(self.darec.enabled)
+
+    def forward(self, *args, **kwargs):
+        output = super().forward(*args, **kwargs)
+        if self.score_mode == "base" or not self._is_table_pair(output) or not self._is_clean_call(args, kwargs):
+            return output
+        users, items = output
+        return self.ranking_rows(users, self.user_rows), self.ranking_rows(items, self.item_rows)
+
+    def ranking_rows(self, cf_rows, rows):
+        r"""The representation ``darec_score`` ranks with, for ``cf_rows`` (rows of E^C) whose
+        indices into users-then-items are ``rows``."""
+        if self.score_mode == "base":
+            return cf_rows
+        parts = [self.darec.cf_shared(cf_rows), self.darec.cf_specific(cf_rows)]
+        if self.score_mode == "fused":
+            llm_rows = self.llm_vectors[rows]
+            parts[0] = (parts[0] + self.darec.llm_shared(llm_rows)) / 2
+            parts.append(self.darec.llm_specific(llm_rows))
+        return torch.cat(parts, dim=1)
 
     def alignment_losses(self, user_table, item_table, interaction):
         self._training_steps += 1
@@ -76,8 +121,8 @@ class DaRecRecommender(LLMAlignedRecommender):
             terms = self.darec(cf_all[aligned], self.llm_vectors[aligned], sample)
         else:
             terms = self.darec(cf_all[rows], self.llm_vectors[rows])
-        weight = self.darec_weight * self.interval
-        return tuple(weight * value for value in terms.values())
+        return tuple(self.interval * (self.pointwise_weight if name == "pointwise" else self.darec_weight) * value
+                     for name, value in terms.items())
 
     def sample_rows(self, interaction):
         r"""The N_hat rows (indices into users-then-items) that the DaRec terms see this step."""
