@@ -11,13 +11,18 @@ from recbole.utils import get_trainer
 
 from conftest import tiny_config
 from helpers import build, first_batch
-from recbole_darec.model.contrastive import info_nce, own_rows
+from recbole_darec import DaRecBPR
+from recbole_darec.model.contrastive import info_nce
+from recbole_darec.model.darec_recommender import DaRecRecommender
+from recbole_darec.model.llm_aligned_recommender import LLMAlignedRecommender
 
 BACKBONES = ["DaRecLightGCN", "DaRecSGL", "DaRecSimGCL", "DaRecBPR", "DaRecNGCF"]
 MODES = ["disentangled", "fused"]
 
-# Recorded with the code before darec_score existed: three Adam steps (lr 0.01) of the summed loss
-# on the first batches, then the sum and absolute sum of full_sort_predict for users 1-5.
+# Recorded with the code before darec_score existed, under torch 2.13.0+cpu (its random streams
+# and summation order decide the digits): three Adam steps (lr 0.01) of the summed loss on the
+# first batches, then the sum and absolute sum of full_sort_predict for users 1-5.
+RECORDED_UNDER = "2.13.0+cpu"
 BEFORE_DAREC_SCORE = {
     "DaRecLightGCN": ([0.625783, 0.530728, 0.467172], -0.10437, 3.27882),
     "DaRecSGL": ([109.571671, 96.458382, 89.03701], 0.09447, 1.83851),
@@ -48,6 +53,7 @@ def _trajectory(model, train):
     return losses, scores.sum().item(), scores.abs().sum().item()
 
 
+@pytest.mark.skipif(torch.__version__ != RECORDED_UNDER, reason=f"values recorded under torch {RECORDED_UNDER}")
 @pytest.mark.parametrize("name", BACKBONES)
 def test_base_ranks_and_trains_exactly_as_before_the_switch_existed(tiny, name):
     _, _, (train, _, _), model = build(tiny, model=name, darec_score="base")
@@ -55,6 +61,22 @@ def test_base_ranks_and_trains_exactly_as_before_the_switch_existed(tiny, name):
     expected_losses, expected_total, expected_magnitude = BEFORE_DAREC_SCORE[name]
     assert losses == pytest.approx(expected_losses, rel=1e-5)
     assert (total, magnitude) == pytest.approx((expected_total, expected_magnitude), rel=1e-4, abs=1e-4)
+
+
+@pytest.mark.parametrize("name", BACKBONES)
+def test_base_is_the_model_without_the_ranking_hooks(tiny, name, monkeypatch):
+    _, _, (train, _, _), model = build(tiny, model=name, darec_score="base")
+    with_hooks = _trajectory(model, train)
+    # The same model, seed and data with darec_score's code paths taken out.
+    monkeypatch.setattr(DaRecRecommender, "forward", LLMAlignedRecommender.forward)
+    monkeypatch.setattr(DaRecRecommender, "ranking_rows", lambda self, cf_rows, rows: cf_rows)
+    if name == "DaRecBPR":
+        from recbole.model.general_recommender.bpr import BPR
+
+        for method in ("get_user_embedding", "get_item_embedding", "full_sort_predict"):
+            monkeypatch.setattr(DaRecBPR, method, getattr(BPR, method))
+    _, _, (train, _, _), model = build(tiny, model=name, darec_score="base")
+    assert _trajectory(model, train) == with_hooks
 
 
 def _grad_norm(module):
@@ -72,33 +94,77 @@ def test_the_ranking_loss_trains_the_projectors_that_rank(tiny, name, mode):
                        "llm_shared": mode == "fused", "llm_specific": mode == "fused"}
 
 
+def _raw_tables(model):
+    r"""E^C as the backbone computes it, without darec_score's representation."""
+    if isinstance(model, DaRecBPR):
+        return model.user_embedding.weight, model.item_embedding.weight
+    args = (model.train_graph,) if hasattr(model, "train_graph") else ()
+    return LLMAlignedRecommender.forward(model, *args)
+
+
 @pytest.mark.parametrize("name", BACKBONES)
 @pytest.mark.parametrize("mode", MODES)
-def test_predict_agrees_with_full_sort_predict_and_ranks_with_the_mode(tiny, name, mode):
+def test_prediction_ranks_with_the_modes_representation_and_predict_agrees(tiny, name, mode):
     _, _, (train, _, _), model = build(tiny, model=name, darec_score=mode)
     model.eval()
     users, items = torch.tensor([1, 2, 3, 3]), torch.tensor([4, 9, 1, 30])
     with torch.no_grad():
         full = model.full_sort_predict(_users(model, users)).view(len(users), -1)
         pointwise = model.predict(Interaction({model.USER_ID: users, model.ITEM_ID: items}))
-        base_width = model.cf_dim
-        width = model.ranking_rows(torch.zeros(1, base_width), torch.tensor([1])).shape[1]
+        user_table, item_table = _raw_tables(model)
+        user_rows = model.ranking_rows(user_table[users], users)
+        item_rows = model.ranking_rows(item_table, torch.arange(model.n_items) + model.n_users)
+    assert user_rows.shape[1] == (2 if mode == "disentangled" else 3) * model.cf_dim  # d_s: the CF width
+    torch.testing.assert_close(full, user_rows @ item_rows.T, rtol=1e-4, atol=1e-5)
     torch.testing.assert_close(pointwise, full[torch.arange(len(users)), items], rtol=1e-5, atol=1e-5)
-    assert width == (2 if mode == "disentangled" else 3) * base_width  # darec_shared_dim: the CF width
 
 
-@pytest.mark.parametrize("name", ["DaRecLightGCN", "DaRecBPR"])
-def test_fused_scores_of_an_item_move_with_its_own_text_and_no_other_items(tiny, name):
+@pytest.mark.parametrize("name", BACKBONES)
+@pytest.mark.parametrize("mode", MODES)
+def test_darec_still_aligns_the_backbones_own_tables(tiny, name, mode):
+    deterministic = {"node_dropout": 0.0, "message_dropout": 0.0} if name == "DaRecNGCF" else {}
+    _, _, (train, _, _), model = build(tiny, model=name, darec_score=mode, **deterministic)
+    seen = {}
+    original = model.alignment_losses
+
+    def spy(user_table, item_table, interaction):
+        seen["tables"] = (user_table.detach().clone(), item_table.detach().clone())
+        return original(user_table, item_table, interaction)
+
+    model.alignment_losses = spy
+    model.calculate_loss(first_batch(train))
+    with torch.no_grad():
+        raw = _raw_tables(model)
+    assert all(torch.equal(a, b) for a, b in zip(seen["tables"], raw))
+
+
+@pytest.mark.parametrize("name, term", [("DaRecSGL", 1), ("DaRecSimGCL", 1)])
+@pytest.mark.parametrize("mode", MODES)
+def test_the_backbones_contrastive_views_stay_on_its_own_tables(tiny, name, term, mode):
+    _, _, (train, _, _), model = build(tiny, model=name, darec_score=mode)
+    model.base_loss(first_batch(train))[term].backward()  # SGL's ssl / SimGCL's cl alone
+    assert _grad_norm(model.darec) == 0
+    assert model.user_embedding.weight.grad.abs().sum() > 0
+
+
+@pytest.mark.parametrize("name", ["DaRecLightGCN", "DaRecSGL", "DaRecBPR"])
+def test_fused_scores_move_with_a_rows_own_text_and_no_other_rows(tiny, name):
     _, _, _, model = build(tiny, model=name, darec_score="fused")
     model.eval()
     users = _users(model, [1, 2, 5])
+
+    def scores():
+        model.restore_user_e = model.restore_item_e = None  # cached tables follow llm_vectors only when reset
+        return model.full_sort_predict(users).view(3, -1)
+
     with torch.no_grad():
-        before = model.full_sort_predict(users).view(3, -1)
+        before = scores()
         model.llm_vectors[model.n_users + 7] += 1.0  # item 7's language vector
-        model.restore_user_e = model.restore_item_e = None  # the tables are computed again
-        after = model.full_sort_predict(users).view(3, -1)
-    changed = (after - before).abs().amax(dim=0) > 1e-6
-    assert changed.nonzero().flatten().tolist() == [7]
+        after_item = scores()
+        model.llm_vectors[2] += 1.0  # user 2's
+        after_user = scores()
+    assert ((after_item - before).abs().amax(dim=0) > 1e-6).nonzero().flatten().tolist() == [7]
+    assert ((after_user - after_item).abs().amax(dim=1) > 1e-6).tolist() == [False, True, False]
 
 
 @pytest.mark.parametrize("mode", MODES)
@@ -108,6 +174,7 @@ def test_load_data_and_model_reloads_each_mode_to_the_runs_test_metrics(tiny, na
     (checkpoint,) = glob.glob(os.path.join(tiny, "saved", f"{name}-*.pth"))
     config, model, _, _, _, test_data = load_data_and_model(checkpoint)
     assert model.score_mode == mode
+    model.restore_user_e = model.restore_item_e = None  # rank from the reloaded projectors, not a saved cache
     trainer = get_trainer(config["MODEL_TYPE"], config["model"])(config, model)
     assert trainer.evaluate(test_data, load_best_model=False) == result["test_result"]
 
@@ -124,20 +191,24 @@ def test_bad_values_name_the_key(tiny, overrides, message):
         build(tiny, **overrides)
 
 
-def test_pointwise_term_is_infonce_of_the_shared_parts_at_its_own_weight(tiny):
-    _, _, (train, _, _), model = build(tiny, darec_pointwise_weight=0.3, darec_weight=0.1,
-                                       darec_pointwise_tau=0.5)
+def test_pointwise_term_is_cons_in_batch_infonce_on_the_shared_parts(tiny):
+    _, _, (train, _, _), model = build(tiny, darec_pointwise_weight=0.3, darec_weight=0.1, darec_pointwise_tau=0.5)
     assert model.loss_names == ("bpr_reg", "orthogonal", "uniformity", "global", "local", "pointwise")
-    rows = model.alignable_rows[:64]
-    model.sample_rows = lambda interaction: rows
     batch = first_batch(train)
     losses = model.calculate_loss(batch)
+    # By hand, one anchor per batch row, repeats and all: users among the batch's users, positive
+    # items among the positives, negatives among the negatives.
     users, items = model.forward()
-    cf_rows = torch.cat([users, items])[rows]
-    cf_shared, llm_shared = model.darec.cf_shared(cf_rows), model.darec.llm_shared(model.llm_vectors[rows])
-    expected = 0.3 * info_nce(cf_shared, llm_shared, own_rows(cf_shared), 0.5)
-    assert losses[-1].item() == pytest.approx(expected.item(), rel=1e-5)
+    expected = 0
+    for table, offset, ids in ((users, 0, batch[model.USER_ID]), (items, model.n_users, batch[model.ITEM_ID]),
+                               (items, model.n_users, batch[model.NEG_ITEM_ID])):
+        cf_shared = model.darec.cf_shared(table[ids])
+        llm_shared = model.darec.llm_shared(model.llm_vectors[ids + offset])
+        expected = expected + info_nce(cf_shared, llm_shared, torch.arange(len(ids)), 0.5)
+    assert losses[-1].item() == pytest.approx(0.3 * expected.item(), rel=1e-4)
+    model.sample_rows = lambda interaction: model.alignable_rows[-64:]  # DaRec's own sample plays no part
+    assert model.calculate_loss(batch)[-1].item() == pytest.approx(losses[-1].item(), rel=1e-6)
     losses[-1].backward()
     assert _grad_norm(model.darec.cf_shared) > 0 and _grad_norm(model.darec.llm_shared) > 0
-    assert _grad_norm(model.darec.cf_specific) == 0  # the term sees the shared parts only
+    assert _grad_norm(model.darec.cf_specific) == 0  # the shared parts only
     assert "pointwise" not in build(tiny)[3].loss_names  # off by default

@@ -14,7 +14,7 @@ Config keys (defaults in ``properties/model/DaRecRecommender.yaml``):
     darec_shared_dim, darec_hidden_dim, darec_activation, darec_disentangle,
     darec_orthogonal, darec_uniformity, darec_global, darec_local,
     darec_uniformity_rows, darec_uniformity_t, darec_global_form,
-    darec_n_clusters, darec_kmeans_iters, darec_matching, darec_pointwise_tau.
+    darec_n_clusters, darec_kmeans_iters, darec_matching.
 """
 
 import torch
@@ -22,7 +22,6 @@ import torch.nn as nn
 import torch.nn.functional as F
 
 from recbole_darec.config_checks import checked_bool, checked_choice
-from recbole_darec.model.contrastive import info_nce, own_rows
 from recbole_darec.model.kmeans import cluster_means, kmeans
 
 LOSS_TERMS = ("orthogonal", "uniformity", "global", "local")
@@ -139,11 +138,10 @@ class DaRecObjective(nn.Module):
     r"""The four projectors and the regularisation + alignment terms of DaRec.
 
     ``forward(cf_rows, llm_rows, sample=None)`` returns an ordered dict of the enabled,
-    unweighted terms. With ``pointwise`` a fifth term, not the paper's, joins them: an InfoNCE
-    between each row's two shared projections (``darec_pointwise_tau``), against the other rows.
+    unweighted terms.
     """
 
-    def __init__(self, config, cf_dim, llm_dim, pointwise=False):
+    def __init__(self, config, cf_dim, llm_dim):
         super().__init__()
         shared_dim = config["darec_shared_dim"] or cf_dim
         hidden_dim = config["darec_hidden_dim"]
@@ -163,11 +161,6 @@ class DaRecObjective(nn.Module):
             raise ValueError(f"config key darec_n_clusters must be >= 2, got {self.n_clusters}")
         self.kmeans_iters = int(config["darec_kmeans_iters"])
         self.matching = checked_choice("darec_matching", config["darec_matching"], MATCHINGS)
-        if pointwise:
-            self.enabled.append("pointwise")
-            self.pointwise_tau = float(config["darec_pointwise_tau"])
-            if self.pointwise_tau <= 0:
-                raise ValueError(f"config key darec_pointwise_tau must be > 0, got {self.pointwise_tau}")
 
         self.cf_shared = projector(cf_dim, hidden_dim, shared_dim, activation)
         self.llm_shared = projector(llm_dim, hidden_dim, shared_dim, activation)
@@ -204,6 +197,4 @@ class DaRecObjective(nn.Module):
                 cf_sh, llm_sh, self.n_clusters, self.kmeans_iters, self.matching
             )
             terms["local"] = local_alignment_loss(cf_centres, llm_centres)
-        if "pointwise" in self.enabled:
-            terms["pointwise"] = info_nce(cf_sh, llm_sh, own_rows(cf_sh), self.pointwise_tau)
         return terms

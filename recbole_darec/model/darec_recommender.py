@@ -36,14 +36,16 @@ Config keys (defaults in ``properties/model/DaRecRecommender.yaml``), besides th
         k (the other batches report them as 0). 1 = every batch, as in the paper; larger values
         trade alignment updates for speed on a CPU (docs/benchmarks.md).
     darec_score (str): ``base``, ``disentangled`` or ``fused``: what ranks (above).
-    darec_pointwise_weight (float): weight of a point-wise InfoNCE between each sampled row's
-        f^C_sh(E^C) and its own f^L_sh(E^L) (RLMRec-Con's loss on the shared parts only); 0 = off.
+    darec_pointwise_weight (float): weight of RLMRec-Con's in-batch InfoNCE on the shared parts
+        only: each distinct user (item) of the batch, its f^C_sh(E^C) against its own f^L_sh(E^L)
+        among the batch's other users (items); not multiplied by darec_weight; 0 = off.
     darec_pointwise_tau (float): that InfoNCE's temperature.
 """
 
 import torch
 
-from recbole_darec.config_checks import checked_choice
+from recbole_darec.config_checks import checked_choice, config_value
+from recbole_darec.model.contrastive import info_nce, own_rows
 from recbole_darec.model.darec_objective import DaRecObjective
 from recbole_darec.model.llm_aligned_recommender import LLMAlignedRecommender
 
@@ -65,12 +67,15 @@ class DaRecRecommender(LLMAlignedRecommender):
         self._training_steps = 0
         # Kept in checkpoints so that a resumed run (recbole_darec/resume.py) keeps the interval's phase.
         self.other_parameter_name = [*getattr(self, "other_parameter_name", []), "_training_steps"]
-        self.pointwise_weight = float(config["darec_pointwise_weight"])
+        # config_value: a checkpoint saved before these keys existed reloads as it was trained.
+        self.pointwise_weight = float(config_value(config, "darec_pointwise_weight", 0.0))
         if self.pointwise_weight < 0:
             raise ValueError(f"config key darec_pointwise_weight must be >= 0, got {self.pointwise_weight}")
-        self.darec = DaRecObjective(config, cf_dim=self.cf_dim, llm_dim=self.llm_dim,
-                                    pointwise=self.pointwise_weight > 0)
-        self.score_mode = checked_choice("darec_score", config["darec_score"], SCORE_MODES)
+        self.pointwise_tau = float(config_value(config, "darec_pointwise_tau", 0.2))
+        if self.pointwise_tau <= 0:
+            raise ValueError(f"config key darec_pointwise_tau must be > 0, got {self.pointwise_tau}")
+        self.darec = DaRecObjective(config, cf_dim=self.cf_dim, llm_dim=self.llm_dim)
+        self.score_mode = checked_choice("darec_score", config_value(config, "darec_score", "base"), SCORE_MODES)
         if self.score_mode != "base" and not self.darec.disentangle:
             raise ValueError(
                 f"{type(self).__name__}: darec_score: {self.score_mode} ranks with the specific parts, "
@@ -86,7 +91,7 @@ class DaRecRecommender(LLMAlignedRecommender):
 
     @property
     def alignment_loss_names(self):
-        return tuple(self.darec.enabled)
+        return tuple(self.darec.enabled) + (("pointwise",) if self.pointwise_weight else ())
 
     def forward(self, *args, **kwargs):
         output = super().forward(*args, **kwargs)
@@ -111,7 +116,7 @@ class DaRecRecommender(LLMAlignedRecommender):
         self._training_steps += 1
         if (self._training_steps - 1) % self.interval:
             # RecBole sums the terms position by position over the epoch: keep the tuple's shape.
-            return tuple(user_table.new_zeros(()) for _ in self.darec.enabled)
+            return tuple(user_table.new_zeros(()) for _ in self.alignment_loss_names)
         cf_all = torch.cat([user_table, item_table])
         rows = self.sample_rows(interaction)
         if self.global_rows == "all":
@@ -121,8 +126,26 @@ class DaRecRecommender(LLMAlignedRecommender):
             terms = self.darec(cf_all[aligned], self.llm_vectors[aligned], sample)
         else:
             terms = self.darec(cf_all[rows], self.llm_vectors[rows])
-        return tuple(self.interval * (self.pointwise_weight if name == "pointwise" else self.darec_weight) * value
-                     for name, value in terms.items())
+        weighted = [self.interval * self.darec_weight * value for value in terms.values()]
+        if self.pointwise_weight:
+            weighted.append(self.interval * self.pointwise_weight * self.pointwise_loss(user_table, item_table,
+                                                                                      interaction))
+        return tuple(weighted)
+
+    def pointwise_loss(self, user_table, item_table, interaction):
+        r"""RLMRec-Con's in-batch InfoNCE (``con_negatives: batch``) on the shared parts: each
+        distinct user of the batch, and each distinct positive and negative item, its f^C_sh
+        against its own f^L_sh among the batch's others of its kind, weighted by its count."""
+        groups = [(user_table, 0, interaction[self.USER_ID]), (item_table, self.n_users, interaction[self.ITEM_ID])]
+        if self.NEG_ITEM_ID in interaction:
+            groups.append((item_table, self.n_users, interaction[self.NEG_ITEM_ID]))
+        loss = 0
+        for table, offset, ids in groups:
+            rows, counts = torch.unique(ids, return_counts=True)
+            cf_shared = self.darec.cf_shared(table[rows])
+            llm_shared = self.darec.llm_shared(self.llm_vectors[rows + offset])
+            loss = loss + info_nce(cf_shared, llm_shared, own_rows(rows), self.pointwise_tau, counts, counts)
+        return loss
 
     def sample_rows(self, interaction):
         r"""The N_hat rows (indices into users-then-items) that the DaRec terms see this step."""
