@@ -11,6 +11,8 @@ from recbole.utils import get_trainer
 
 from conftest import tiny_config
 from helpers import build, first_batch
+from test_aligned_tables import aligned_tables
+
 from recbole_darec import DaRecBPR
 from recbole_darec.model.contrastive import info_nce
 from recbole_darec.model.darec_recommender import DaRecRecommender
@@ -124,18 +126,10 @@ def test_prediction_ranks_with_the_modes_representation_and_predict_agrees(tiny,
 def test_darec_still_aligns_the_backbones_own_tables(tiny, name, mode):
     deterministic = {"node_dropout": 0.0, "message_dropout": 0.0} if name == "DaRecNGCF" else {}
     _, _, (train, _, _), model = build(tiny, model=name, darec_score=mode, **deterministic)
-    seen = {}
-    original = model.alignment_losses
-
-    def spy(user_table, item_table, interaction):
-        seen["tables"] = (user_table.detach().clone(), item_table.detach().clone())
-        return original(user_table, item_table, interaction)
-
-    model.alignment_losses = spy
-    model.calculate_loss(first_batch(train))
+    aligned = aligned_tables(model, first_batch(train))
     with torch.no_grad():
         raw = _raw_tables(model)
-    assert all(torch.equal(a, b) for a, b in zip(seen["tables"], raw))
+    assert all(torch.equal(a, b) for a, b in zip(aligned, raw))
 
 
 @pytest.mark.parametrize("name, term", [("DaRecSGL", 1), ("DaRecSimGCL", 1)])
