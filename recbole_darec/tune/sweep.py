@@ -301,6 +301,7 @@ def split_seeds(space, config, source):
                                f"so that each seed trains on vectors of its own split (docs/embedding.md)")
     return list(dict.fromkeys(values))
 
+
 def run_sweep(args, overrides):
     import recbole_darec  # noqa: F401
     import ray
