@@ -14,7 +14,8 @@ paper's experiments do. ``disentangled`` ranks with Theorem 2's combined represe
 concat(f^C_sh(E^C), f^C_sp(E^C)); ``fused`` adds the language side, concat((f^C_sh(E^C) +
 f^L_sh(E^L)) / 2, f^C_sp(E^C), f^L_sp(E^L)), so that a user's or an item's own text moves its
 scores. In both, the base model's ranking loss (BPR) is computed on that representation, so it
-trains the projectors; the base model's regulariser and contrastive views stay on its own tables.
+trains the projectors; contrastive views stay on the base model's tables, and its regulariser
+where the base model puts it (ego tables; NGCF: its output rows, now the representation).
 The representation replaces the output of the base model's clean propagation (the call
 ``is_clean_forward`` accepts), so the base model's prediction and its cache of propagated tables
 serve it unchanged; a base model without a propagation (BPR) overrides its row look-ups.
