@@ -132,6 +132,35 @@ def test_darec_still_aligns_the_backbones_own_tables(tiny, name, mode):
     assert all(torch.equal(a, b) for a, b in zip(aligned, raw))
 
 
+@pytest.mark.parametrize("name, reg_scope", [("DaRecLightGCN", None), ("DaRecSGL", "batch"), ("DaRecSGL", "tables"),
+                                             ("DaRecSimGCL", "batch"), ("DaRecSimGCL", "tables")])
+@pytest.mark.parametrize("mode", ["base", *MODES])
+def test_the_regulariser_penalises_the_rows_that_rank(tiny, name, reg_scope, mode):
+    scope = {"reg_scope": reg_scope} if reg_scope else {}
+    _, _, (train, _, _), model = build(tiny, model=name, darec_score=mode, **scope)
+    batch = first_batch(train)
+
+    def bpr_and_regulariser(reg_weight):
+        model.reg_weight = reg_weight
+        torch.manual_seed(0)
+        return model.base_loss(batch)[0].item()
+
+    penalty = bpr_and_regulariser(1.0) - bpr_and_regulariser(0.0)
+    with torch.no_grad():
+        users, items = _raw_tables(model)
+        if mode == "base":  # the ego rows, as the backbone has it
+            users, items = model.user_embedding.weight, model.item_embedding.weight
+        else:
+            users, items = model.ranking_rows(users, model.user_rows), model.ranking_rows(items, model.item_rows)
+        if reg_scope == "tables":
+            expected = users.square().sum() + items.square().sum()
+        else:
+            ids = batch[model.USER_ID], batch[model.ITEM_ID], batch[model.NEG_ITEM_ID]
+            require_pow = {"require_pow": model.require_pow} if hasattr(model, "require_pow") else {}
+            expected = model.reg_loss(users[ids[0]], items[ids[1]], items[ids[2]], **require_pow)
+    assert penalty == pytest.approx(expected.item(), rel=1e-3)
+
+
 @pytest.mark.parametrize("name, term", [("DaRecSGL", 1), ("DaRecSimGCL", 1)])
 @pytest.mark.parametrize("mode", MODES)
 def test_the_backbones_contrastive_views_stay_on_its_own_tables(tiny, name, term, mode):

@@ -13,9 +13,11 @@ What ranks (``darec_score``): ``base`` ranks with the base model's own represent
 paper's experiments do. ``disentangled`` ranks with Theorem 2's combined representations,
 concat(f^C_sh(E^C), f^C_sp(E^C)); ``fused`` adds the language side, concat((f^C_sh(E^C) +
 f^L_sh(E^L)) / 2, f^C_sp(E^C), f^L_sp(E^L)), so that a user's or an item's own text moves its
-scores. In both, the base model's ranking loss (BPR) is computed on that representation, so it
-trains the projectors; contrastive views stay on the base model's tables, and its regulariser
-where the base model puts it (ego tables; NGCF: its output rows, now the representation).
+scores. In both, the base model's ranking loss (BPR) and its regulariser are computed on that
+representation, so they train the projectors (the L2 term that LightGCN, SGL and SimGCL put on the
+batch's ego rows, or with ``reg_scope: tables`` on the whole ego tables, goes to the batch's rows,
+or the whole tables, of the representation; NGCF's is on its output rows, which the representation
+replaces); contrastive views stay on the base model's tables.
 The representation replaces the output of the base model's clean propagation (the call
 ``is_clean_forward`` accepts), so the base model's prediction and its cache of propagated tables
 serve it unchanged; a base model without a propagation (BPR) overrides its row look-ups.
@@ -81,6 +83,10 @@ class DaRecRecommender(LLMAlignedRecommender):
             raise ValueError(
                 f"{type(self).__name__}: darec_score: {self.score_mode} ranks with the specific parts, "
                 f"which darec_disentangle: False removes; set darec_disentangle: True or darec_score: base")
+        # The representation of this training step's clean propagation, while the base model's loss runs.
+        self._in_loss, self._loss_rows = False, None
+        if self.score_mode != "base":
+            self._regularise_representation()
         self.register_buffer("user_rows", torch.arange(self.n_users), persistent=False)
         self.register_buffer("item_rows", torch.arange(self.n_users, self.n_users + self.n_items),
                              persistent=False)
@@ -99,7 +105,42 @@ class DaRecRecommender(LLMAlignedRecommender):
         if self.score_mode == "base" or not self._is_table_pair(output) or not self._is_clean_call(args, kwargs):
             return output
         users, items = output
-        return self.ranking_rows(users, self.user_rows), self.ranking_rows(items, self.item_rows)
+        output = self.ranking_rows(users, self.user_rows), self.ranking_rows(items, self.item_rows)
+        if self._in_loss:
+            self._loss_rows = output
+        return output
+
+    def _regularise_representation(self):
+        # The backbones regularise their ego rows: LightGCN's and RecBole SGL's losses look the
+        # batch's rows up with self.user_embedding(ids) / self.item_embedding(ids), and
+        # ``reg_scope: tables`` reads regularised_tables(). While a loss runs on the
+        # representation, both answer with its rows instead, so that BPR and its regulariser see
+        # the same rows (issue 54). Propagation reads .weight, which no hook sees; BPR never
+        # produces a (user, item) pair, so its look-ups pass through.
+        for table, side in (("user_embedding", 0), ("item_embedding", 1)):
+            module = getattr(self, table, None)
+            if isinstance(module, torch.nn.Embedding):
+                module.register_forward_hook(self._representation_lookup(side))
+
+    def _representation_lookup(self, side):
+        def hook(module, inputs, output):
+            if self._loss_rows is None:
+                return output
+            return self._loss_rows[side][inputs[0]]
+
+        return hook
+
+    def regularised_tables(self):
+        if self._loss_rows is not None:
+            return self._loss_rows
+        return super().regularised_tables()
+
+    def base_loss(self, interaction):
+        self._in_loss = True
+        try:
+            return super().base_loss(interaction)
+        finally:
+            self._in_loss, self._loss_rows = False, None
 
     def ranking_rows(self, cf_rows, rows):
         r"""The representation ``darec_score`` ranks with, for ``cf_rows`` (rows of E^C) whose

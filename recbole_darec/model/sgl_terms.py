@@ -83,6 +83,11 @@ class SGLTerms(SGL):
         final = combine_layers(layers, self.layer_combination)
         return torch.split(final, [self.n_users, self.n_items], dim=0)
 
+    def regularised_tables(self):
+        r"""The (user, item) tables ``reg_scope: tables`` penalises: the ego tables (a DaRec model
+        ranking with another representation penalises that instead)."""
+        return self.user_embedding.weight, self.item_embedding.weight
+
     def is_clean_forward(self, args, kwargs):
         r"""Whether ``forward(*args, **kwargs)`` propagates over the full training graph (what BPR
         and prediction use, and what an aligned model aligns), not over a view."""
@@ -122,7 +127,7 @@ class SGLTerms(SGL):
         user_rows = user_emb[users]
         score_gaps = (user_rows * item_emb[neg_items]).sum(dim=1) - (user_rows * item_emb[pos_items]).sum(dim=1)
         bpr = F.softplus(score_gaps).mean()  # = mean of -log sigmoid(pos - neg)
-        return bpr + self.reg_weight * table_l2(self), ssl / len(users)
+        return bpr + self.reg_weight * table_l2(*self.regularised_tables()), ssl / len(users)
 
     def summed_info_nce(self, view_1, view_2, rows):
         r"""SGL's InfoNCE summed over ``rows`` (repeats kept): each row's first view against its second

@@ -61,10 +61,10 @@ REG_SCOPES = ("batch", "tables")
 CL_NEGATIVES = ("batch", "all")
 
 
-def table_l2(model):
-    r"""Squared L2 norm of ``model``'s whole user and item tables: RLMRec's ``reg_params``, a weight
-    decay on every row at every step, on its SimGCL and SGL alike."""
-    return model.user_embedding.weight.square().sum() + model.item_embedding.weight.square().sum()
+def table_l2(user_table, item_table):
+    r"""Squared L2 norm of the whole user and item tables: RLMRec's ``reg_params``, a weight decay on
+    every row at every step, on its SimGCL and SGL alike."""
+    return user_table.square().sum() + item_table.square().sum()
 
 
 def info_nce_against_all(view_1, view_2, rows, tau):
@@ -113,6 +113,11 @@ class SimGCL(LightGCN):
         user_embeddings, item_embeddings = torch.split(final, [self.n_users, self.n_items])
         return user_embeddings, item_embeddings
 
+    def regularised_tables(self):
+        r"""The (user, item) tables ``reg_scope: tables`` penalises: the ego tables (a DaRec model
+        ranking with another representation penalises that instead)."""
+        return self.user_embedding.weight, self.item_embedding.weight
+
     def is_clean_forward(self, args, kwargs):
         r"""Whether ``forward(*args, **kwargs)`` is the noise-free propagation (what BPR and
         prediction use, and what an aligned model aligns)."""
@@ -123,7 +128,7 @@ class SimGCL(LightGCN):
             # LightGCN's BPR + reg on the clean propagation (self.forward() without noise).
             bpr_reg = super().calculate_loss(interaction)
         else:
-            bpr_reg = self.bpr_loss(interaction) + self.reg_weight * table_l2(self)
+            bpr_reg = self.bpr_loss(interaction) + self.reg_weight * table_l2(*self.regularised_tables())
         return bpr_reg, self.cl_weight * self.contrastive_loss(interaction)
 
     def bpr_loss(self, interaction):
