@@ -57,7 +57,18 @@ GLOBAL_ROWS = ("sample", "all")
 SCORE_MODES = ("base", "disentangled", "fused")
 
 
+def representation_lookup(module, inputs, output):
+    r"""Forward hook of an embedding table: while a DaRec model's loss runs on the representation,
+    a look-up of rows returns those rows of the representation instead of the ego rows."""
+    rows = getattr(module, "darec_loss_rows", None)
+    return output if rows is None else rows[inputs[0]]
+
+
 class DaRecRecommender(LLMAlignedRecommender):
+    # True where the new darec_score modes reach the ranking: a clean forward() returning the
+    # (user, item) tables, or row look-ups through ranking_rows() (DaRecBPR).
+    ranks_with_representation = False
+
     def __init__(self, config, dataset):
         super().__init__(config, dataset)
         self.darec_weight = float(config["darec_weight"])
@@ -83,7 +94,13 @@ class DaRecRecommender(LLMAlignedRecommender):
             raise ValueError(
                 f"{type(self).__name__}: darec_score: {self.score_mode} ranks with the specific parts, "
                 f"which darec_disentangle: False removes; set darec_disentangle: True or darec_score: base")
-        # The representation of this training step's clean propagation, while the base model's loss runs.
+        if self.score_mode != "base" and not self.ranks_with_representation:
+            raise ValueError(
+                f"{type(self).__name__}: darec_score: {self.score_mode} needs a base model that ranks with the "
+                f"representation: a clean forward() returning (user table, item table), as LightGCN's, or row "
+                f"look-ups that call ranking_rows(), as DaRecBPR's; {type(self).__name__} declares neither "
+                f"(ranks_with_representation = False). Use darec_score: base, or build that and set "
+                f"ranks_with_representation = True (docs/models.md).")
         self._in_loss, self._loss_rows = False, None
         if self.score_mode != "base":
             self._regularise_representation()
@@ -107,7 +124,7 @@ class DaRecRecommender(LLMAlignedRecommender):
         users, items = output
         output = self.ranking_rows(users, self.user_rows), self.ranking_rows(items, self.item_rows)
         if self._in_loss:
-            self._loss_rows = output
+            self._set_loss_rows(output)
         return output
 
     def _regularise_representation(self):
@@ -116,19 +133,20 @@ class DaRecRecommender(LLMAlignedRecommender):
         # ``reg_scope: tables`` reads regularised_tables(). While a loss runs on the
         # representation, both answer with its rows instead, so that BPR and its regulariser see
         # the same rows (issue 54). Propagation reads .weight, which no hook sees; BPR never
-        # produces a (user, item) pair, so its look-ups pass through.
-        for table, side in (("user_embedding", 0), ("item_embedding", 1)):
+        # produces a (user, item) pair, so its look-ups pass through. The rows ride on the
+        # embedding modules, not in a closure over the model, so a copy of the model reads its own.
+        for table in ("user_embedding", "item_embedding"):
             module = getattr(self, table, None)
             if isinstance(module, torch.nn.Embedding):
-                module.register_forward_hook(self._representation_lookup(side))
+                module.darec_loss_rows = None
+                module.register_forward_hook(representation_lookup)
 
-    def _representation_lookup(self, side):
-        def hook(module, inputs, output):
-            if self._loss_rows is None:
-                return output
-            return self._loss_rows[side][inputs[0]]
-
-        return hook
+    def _set_loss_rows(self, rows):
+        self._loss_rows = rows
+        for table, side in (("user_embedding", 0), ("item_embedding", 1)):
+            module = getattr(self, table, None)
+            if hasattr(module, "darec_loss_rows"):
+                module.darec_loss_rows = None if rows is None else rows[side]
 
     def regularised_tables(self):
         if self._loss_rows is not None:
@@ -140,7 +158,8 @@ class DaRecRecommender(LLMAlignedRecommender):
         try:
             return super().base_loss(interaction)
         finally:
-            self._in_loss, self._loss_rows = False, None
+            self._in_loss = False
+            self._set_loss_rows(None)
 
     def ranking_rows(self, cf_rows, rows):
         r"""The representation ``darec_score`` ranks with, for ``cf_rows`` (rows of E^C) whose

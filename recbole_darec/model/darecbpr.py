@@ -25,6 +25,7 @@ from recbole_darec.model.darec_recommender import DaRecRecommender
 
 class DaRecBPR(DaRecRecommender, BPR):
     base_loss_names = ("bpr",)
+    ranks_with_representation = True
 
     def __init__(self, config, dataset):
         super().__init__(config, dataset)

@@ -21,3 +21,4 @@ from recbole_darec.model.darec_recommender import DaRecRecommender
 
 class DaRecLightGCN(DaRecRecommender, LightGCN):
     base_loss_names = ("bpr_reg",)
+    ranks_with_representation = True

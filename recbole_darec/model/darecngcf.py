@@ -21,6 +21,7 @@ from recbole_darec.model.darec_recommender import DaRecRecommender
 
 class DaRecNGCF(DaRecRecommender, NGCF):
     base_loss_names = ("bpr_reg",)
+    ranks_with_representation = True
 
     def collaborative_dim(self, config):
         # NGCF.__init__ prepends embedding_size to hidden_size_list.

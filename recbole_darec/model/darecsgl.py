@@ -25,3 +25,4 @@ from recbole_darec.model.sgl_terms import SGLTerms
 
 class DaRecSGL(DaRecRecommender, SGLTerms):
     base_loss_names = ("bpr_reg", "ssl")
+    ranks_with_representation = True

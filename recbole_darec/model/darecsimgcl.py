@@ -22,3 +22,4 @@ from recbole_darec.model.simgcl import SimGCL
 
 class DaRecSimGCL(DaRecRecommender, SimGCL):
     base_loss_names = ("bpr_reg", "cl")
+    ranks_with_representation = True
