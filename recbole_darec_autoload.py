@@ -27,6 +27,7 @@ MODEL_MODULES = {
     "SGLGen": "recbole_darec.model.sglgen",
     "SimGCLCon": "recbole_darec.model.simgclcon",
     "SimGCLGen": "recbole_darec.model.simgclgen",
+    "AlphaRec": "recbole_darec.model.alpharec",
 }
 
 _PREFIX = "recbole.model.general_recommender."

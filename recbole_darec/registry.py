@@ -110,7 +110,7 @@ def register_model(model_class):
 
     After ``register_model(DaRecMyModel)``, ``run_recbole(model="DaRecMyModel", ...)``,
     ``objective_function`` and ``load_data_and_model`` resolve it; an aligned model (DaRec,
-    RLMRec-Con, RLMRec-Gen) also gets
+    RLMRec-Con, RLMRec-Gen) and any model that reads the vectors (AlphaRec) also gets
     :class:`DaRecDataset`, and every model gets its defaults from the
     yaml of each class in its MRO (RecBole's and ours); a model with ``loss_names`` gets the
     trainer that logs its loss terms by name. Other processes (Ray workers,
@@ -122,7 +122,7 @@ def register_model(model_class):
     import recbole.trainer as recbole_trainers
 
     from recbole_darec.data.dataset import DaRecDataset
-    from recbole_darec.model.llm_aligned_recommender import LLMAlignedRecommender
+    from recbole_darec.model.llm_vector_input import LLMVectorInput
     from recbole_darec.trainer import DaRecTrainer
 
     name = model_class.__name__
@@ -151,7 +151,7 @@ def register_model(model_class):
         setattr(module, name, model_class)
     sys.modules[module_name] = module
     setattr(general_recommender, name, model_class)
-    if issubclass(model_class, LLMAlignedRecommender):
+    if issubclass(model_class, LLMVectorInput):
         setattr(recbole_datasets, f"{name}Dataset", DaRecDataset)
     if hasattr(model_class, "loss_names"):
         setattr(recbole_trainers, f"{name}Trainer", DaRecTrainer)

@@ -22,6 +22,9 @@ Config keys:
         distribution and lose their meaning, so a gain that survives it does not come from the text.
     llm_require_split_record (bool): user vectors that record no training split (no sidecar,
         e.g. brought from elsewhere) get one warning by default; True makes that an error.
+    llm_user_vectors (bool): True (default) reads the user vectors; False reads the item vectors
+        only and gives every user a zero row (AlphaRec, whose users are their items' mean): no
+        user file is needed, and none is checked against the split.
     preload_weight, additional_feat_suffix, alias_of_user_id, alias_of_item_id: RecBole's own keys,
         read for the atomic format.
 """
@@ -87,6 +90,8 @@ class DaRecDataset(Dataset):
         return built
 
     def _check_split(self, train_sha):
+        if not self.reads_user_vectors:
+            return  # no user vectors read, so none can name a held-out item
         check_user_vector_split(
             self.user_vector_source, self.dataset_name, split_settings(self.config), train_sha,
             config_value(self.config, "llm_require_split_record", False), self.logger,
@@ -133,6 +138,7 @@ class DaRecDataset(Dataset):
         if seed is not None and (isinstance(seed, bool) or not isinstance(seed, int) or seed < 0):
             raise ValueError(f"config key llm_shuffle_seed must be ~ (off) or an integer >= 0, got {seed!r}")
         checked_bool("llm_require_split_record", config_value(config, "llm_require_split_record", False))
+        checked_bool("llm_user_vectors", config_value(config, "llm_user_vectors", True))
 
     @staticmethod
     def _npz_candidates(config, kind):
@@ -195,6 +201,9 @@ class DaRecDataset(Dataset):
         # A dataset pickled before these attributes existed decides now.
         self.vector_format = getattr(self, "vector_format", None) or self._resolve_format(self.config)
         for kind, id_field in (("user", self.uid_field), ("item", self.iid_field)):
+            if kind == "user" and not self.reads_user_vectors:
+                tables.append(None)  # zeros of the items' width, below
+                continue
             if self.vector_format == "npz":
                 source = self._vector_path(kind)
                 tokens, vectors, meta = read_npz_with_sidecar(source)
@@ -216,9 +225,15 @@ class DaRecDataset(Dataset):
                     self.logger,
                 )
             )
-        if self.vector_format == "npz":
+        if tables[0] is None:
+            tables[0] = np.zeros((len(self.field2id_token[self.uid_field]), tables[1].shape[1]), dtype=tables[1].dtype)
+        elif self.vector_format == "npz":
             check_same_encoder(sources["user"], sources["item"])
         return tables
+
+    @property
+    def reads_user_vectors(self):
+        return checked_bool("llm_user_vectors", config_value(self.config, "llm_user_vectors", True))
 
     def _id_aliases(self, id_field):
         alias_name = "user_id" if id_field == self.uid_field else "item_id"

@@ -29,7 +29,7 @@ and RLMRec-Gen. docs/models.md shows how to DaRec-enable any RecBole general rec
 
 Config keys (defaults in ``properties/model/DaRecRecommender.yaml``), besides those of
 :class:`DaRecObjective` and :class:`~recbole_darec.data.dataset.DaRecDataset`
-(``LLMAlignedRecommender.yaml``):
+(``LLMVectorInput.yaml``):
     darec_weight (float): lambda, the weight of the DaRec terms.
     darec_sample_size (int): N_hat, rows per step (clamped to the number of users + items).
     darec_sample_mode (str): ``uniform`` over all users and items, or ``batch`` (the batch's

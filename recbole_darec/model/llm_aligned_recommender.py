@@ -5,7 +5,7 @@ The part every language-model-aligned model shares: DaRec (:mod:`.darec_recommen
 (:mod:`.rlmrec_con_recommender`) and RLMRec-Gen (:mod:`.rlmrec_gen_recommender`). It is a mixin
 that goes before a RecBole general recommender (``class DaRecLightGCN(DaRecRecommender,
 LightGCN)``): it holds the fixed language-model vectors ``E^L`` (one row per internal user id,
-then per internal item id), finds the base model's collaborative tables ``E^C`` for the current
+then per internal item id; :class:`~recbole_darec.model.llm_vector_input.LLMVectorInput`), finds the base model's collaborative tables ``E^C`` for the current
 training step, and adds the subclass's alignment terms to the base model's own loss. Prediction
 is the base model's, unchanged.
 
@@ -28,41 +28,27 @@ every backbone; one whose loss is a sum of terms may split them for the log with
 A subclass names its terms in ``alignment_loss_names`` and computes them, already weighted, in
 :meth:`alignment_losses`.
 
-Config keys (defaults in ``properties/model/LLMAlignedRecommender.yaml``) are those of
-:class:`~recbole_darec.data.dataset.DaRecDataset`, which reads the vectors:
-    llm_vector_format, llm_user_vector_file, llm_item_vector_file, llm_missing, llm_shuffle_seed.
+Config keys: those of :class:`~recbole_darec.model.llm_vector_input.LLMVectorInput` (defaults in
+``properties/model/LLMVectorInput.yaml``); ``llm_user_vectors`` must stay True.
 """
 
 import torch
 from torch import nn
 
+from recbole_darec.config_checks import config_value
+from recbole_darec.model.llm_vector_input import LLMVectorInput
 
-class LLMAlignedRecommender:
+
+class LLMAlignedRecommender(LLMVectorInput):
     base_loss_names = ("base",)
     base_loss_reduction = "mean"
     alignment_loss_names = ()
 
     def __init__(self, config, dataset):
         super().__init__(config, dataset)
-        llm_vectors = getattr(dataset, "llm_vectors", None)
-        if llm_vectors is None:
-            raise ValueError(
-                f"{type(self).__name__} needs language-model vectors, but its dataset is a "
-                f"{type(dataset).__name__} without them. Import recbole_darec before RecBole "
-                f"creates the dataset, so that create_dataset picks DaRecDataset."
-            )
-        if getattr(dataset, "train_pairs_sha256", None) is None:
-            # DaRecDataset.build() gives every split part the hash its user vectors were checked
-            # against; a dataset without it (never split, or split dataloaders saved by an older
-            # recbole-darec) has had no leakage check.
-            raise ValueError(
-                f"{type(self).__name__} needs a training split built by DaRecDataset.build() (as "
-                f"RecBole's data_preparation does), which checks that the user vectors were embedded "
-                f"from that split; this {type(dataset).__name__} has no train_pairs_sha256. Pass "
-                f"train_data.dataset, or rebuild dataloaders saved by an older recbole-darec "
-                f"(delete the saved file, or set save_dataloaders: False).")
-        self.register_buffer("llm_vectors", llm_vectors.float(), persistent=False)
-        self.llm_dim = llm_vectors.shape[1]
+        if not config_value(config, "llm_user_vectors", True):
+            raise ValueError(f"{type(self).__name__} aligns users' vectors too: config key llm_user_vectors must be "
+                             f"True for it (False reads item vectors only, for AlphaRec)")
         # Row 0 (the [PAD] user) and row n_users (the [PAD] item) have no text: never align them.
         rows = torch.arange(self.n_users + self.n_items)
         rows = rows[(rows != 0) & (rows != self.n_users)]

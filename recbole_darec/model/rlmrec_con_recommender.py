@@ -15,7 +15,7 @@ The base loss, E^C and prediction are the base model's (see
 :class:`~recbole_darec.model.llm_aligned_recommender.LLMAlignedRecommender`).
 
 Config keys (defaults in ``properties/model/RLMRecConRecommender.yaml``), besides the vector keys
-of ``LLMAlignedRecommender.yaml``:
+of ``LLMVectorInput.yaml``:
     con_weight (float): weight of the alignment term (RLMRec's kd_weight).
     con_tau (float): InfoNCE temperature (RLMRec's kd_temperature).
     con_negatives (str): ``all`` or ``batch`` (see above).

@@ -17,7 +17,7 @@ The base model must build its propagation from :meth:`get_ego_embeddings` (RecBo
 and our SimGCL do; for SGL, :class:`~recbole_darec.model.sgl_terms.SGLTerms` does).
 
 Config keys (defaults in ``properties/model/RLMRecGenRecommender.yaml``), besides the vector keys
-of ``LLMAlignedRecommender.yaml``:
+of ``LLMVectorInput.yaml``:
     gen_weight (float): weight of the reconstruction term (RLMRec's recon_weight).
     gen_tau (float): InfoNCE temperature (RLMRec's re_temperature).
     gen_mask_ratio (float): share of users + items masked per step, in (0, 1).

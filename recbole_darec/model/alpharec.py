@@ -1,0 +1,121 @@
+r"""
+AlphaRec
+################################################
+Reference:
+    Leheng Sheng et al. "Language Representations Can be What Recommenders Need: Findings and
+    Potentials." in ICLR 2025 (arXiv 2407.05441); code: github.com/LehengTHU/AlphaRec.
+
+A text-first collaborative filter: the language-model vectors are the model's input, and there
+are no ID embeddings. An item's input is its language vector; a user's is the mean of the
+language vectors of the user's *training* items. One MLP, shared by users and items, maps the
+inputs to ``embedding_size``; LightGCN's propagation over the training graph (mean of the layers)
+follows; a user-item score is the cosine of their final vectors. Training is InfoNCE over the
+L2-normalised vectors: each positive pair against ``alpharec_negatives`` items drawn uniformly
+inside the loss, on the model's device (RecBole's sampler would repeat every positive row once per
+negative). Because nothing is learned per id, an item that no one has interacted with is ranked
+from its text alone (a row of the training graph without edges keeps its MLP output).
+
+Where ours differs from the authors' code, and why:
+    * Hidden width: theirs is d_L times a per-encoder multiplier, chosen so that the first layer
+      keeps about 4.7M weights (3072-d text-embedding-3-large: 1536); for an encoder not in their
+      table it is 9/32 d_L (108 for all-MiniLM-L6-v2's 384). Ours is the config key
+      ``alpharec_hidden_size`` (default 108, their value for MiniLM's width); the validation sweep
+      in docs/alpharec.md chose it.
+    * Negatives: theirs come from their data loader; ours are drawn uniformly over all items
+      (the [PAD] item excluded) inside the loss. A negative may be one of the user's positives,
+      as in uniform sampling without rejection; with hundreds of items and 256 draws this is rare.
+    * The user's own vector: their code has none (an option learns a free user table instead);
+      ``llm_user_vectors: True`` adds it here, averaged with the items' mean, off by default.
+    * Their optimiser is Adam, lr 5e-4, no weight decay, batch 4096: our yaml has the same, but a
+      config file read later (ml-100k's demo yaml sets learning_rate 0.002, batch 2048) wins, as
+      in any RecBole model.
+
+Config keys (defaults in ``properties/model/AlphaRec.yaml``):
+    embedding_size (int): width of the final vectors (theirs: 64).
+    n_layers (int): LightGCN layers (theirs: 2); 0 = the MLP alone.
+    alpharec_hidden_size (int): hidden width of the MLP.
+    alpharec_tau (float): InfoNCE temperature (theirs: 0.15).
+    alpharec_negatives (int): uniformly drawn negatives per positive (theirs: 256).
+    and the vector keys of :class:`~recbole_darec.model.llm_vector_input.LLMVectorInput`
+    (``llm_user_vectors`` defaults to False here: a user's input is its items' mean).
+"""
+
+import numpy as np
+import scipy.sparse as sp
+import torch
+import torch.nn.functional as F
+from recbole.model.general_recommender.lightgcn import LightGCN
+from recbole.utils import InputType
+from torch import nn
+
+from recbole_darec.config_checks import config_value
+from recbole_darec.model.llm_vector_input import LLMVectorInput
+
+
+def mean_of_training_items(interaction_matrix):
+    r"""The (users x items) sparse matrix whose row u averages the items user u interacted with in
+    ``interaction_matrix`` (the training split's); a user without items has an empty row."""
+    matrix = sp.csr_matrix(interaction_matrix, dtype=np.float32)
+    matrix.data[:] = 1.0  # an item counts once per user, however often it occurs
+    counts = np.asarray(matrix.sum(axis=1)).ravel()
+    weights = sp.diags(np.divide(1.0, counts, out=np.zeros_like(counts), where=counts > 0)) @ matrix
+    weights = weights.tocoo()
+    indices = torch.from_numpy(np.vstack([weights.row, weights.col]).astype(np.int64))
+    return torch.sparse_coo_tensor(indices, torch.from_numpy(weights.data), weights.shape,
+                                   check_invariants=True).coalesce()
+
+
+class AlphaRec(LLMVectorInput, LightGCN):
+    input_type = InputType.POINTWISE
+
+    def __init__(self, config, dataset):
+        super().__init__(config, dataset)
+        # No ID embeddings: LightGCN's tables would be parameters that nothing trains.
+        del self.user_embedding, self.item_embedding
+        self.tau = float(config["alpharec_tau"])
+        self.n_negatives = int(config["alpharec_negatives"])
+        hidden = int(config["alpharec_hidden_size"])
+        for key, value in (("alpharec_tau", self.tau), ("alpharec_negatives", self.n_negatives),
+                           ("alpharec_hidden_size", hidden)):
+            if value <= 0:
+                raise ValueError(f"config key {key} must be > 0, got {value}")
+        if self.n_layers < 0:
+            raise ValueError(f"config key n_layers must be >= 0, got {self.n_layers}")
+        # The user-item matrix of the training split only: RecBole gives the model train_data's dataset.
+        self.register_buffer("user_item_mean", mean_of_training_items(self.interaction_matrix), persistent=False)
+        self.user_own_vectors = bool(config_value(config, "llm_user_vectors", False))
+        self.encoder = nn.Sequential(nn.Linear(self.llm_dim, hidden), nn.LeakyReLU(), nn.Linear(hidden, self.latent_dim))
+
+    def input_vectors(self):
+        r"""(users x d_L, items x d_L): what the MLP reads."""
+        user_vectors, item_vectors = self.llm_vectors[: self.n_users], self.llm_vectors[self.n_users:]
+        users = torch.sparse.mm(self.user_item_mean, item_vectors)
+        if self.user_own_vectors:
+            users = (users + user_vectors) / 2
+        return users, item_vectors
+
+    def get_ego_embeddings(self):
+        return self.encoder(torch.cat(self.input_vectors()))
+
+    def forward(self):
+        # L2-normalised, so that LightGCN's dot-product predict / full_sort_predict score the cosine.
+        users, items = super().forward()
+        return F.normalize(users, dim=1), F.normalize(items, dim=1)
+
+    def calculate_loss(self, interaction):
+        self.restore_user_e, self.restore_item_e = None, None
+        users, items = self.forward()
+        user_rows = users[interaction[self.USER_ID]]
+        positives = items[interaction[self.ITEM_ID]]
+        # Uniform over the real items 1..n_items-1 (0 is [PAD]).
+        negative_ids = torch.randint(1, self.n_items, (len(user_rows), self.n_negatives), device=users.device)
+        return alpharec_infonce(user_rows, positives, items[negative_ids], self.tau)
+
+
+def alpharec_infonce(users, positives, negatives, tau):
+    r"""``mean_b -log( e^{s(u,p)/tau} / (e^{s(u,p)/tau} + sum_k e^{s(u,n_k)/tau}) )`` with s the dot
+    product of the (already normalised) rows: users and positives (B x d), negatives (B x K x d)."""
+    positive_logits = (users * positives).sum(dim=1, keepdim=True) / tau
+    negative_logits = torch.einsum("bd,bkd->bk", users, negatives) / tau
+    logits = torch.cat([positive_logits, negative_logits], dim=1)
+    return (torch.logsumexp(logits, dim=1) - positive_logits.squeeze(1)).mean()
