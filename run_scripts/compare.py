@@ -25,6 +25,7 @@ Variants (``<X>`` is the backbone):
     no_global       DaRec<X>, darec_global: False
     no_local        DaRec<X>, darec_local: False
     hungarian       DaRec<X>, darec_matching: hungarian (optimal instead of greedy centre matching)
+    alpharec        AlphaRec (the same for every backbone: text as input, LightGCN's propagation)
     NAME:k=v,...    that variant with RecBole settings of its own, as a row of its own: e.g.
                     con:con_weight=0.0001 beside con, when RLMRec's default weight does not train
                     on a backbone (SimGCL on ml-100k, docs/claim.md). RecBole's ``model`` key
@@ -73,6 +74,7 @@ VARIANTS = {
     "no_global": ("DaRec{X}", {"darec_global": False}),
     "no_local": ("DaRec{X}", {"darec_local": False}),
     "hungarian": ("DaRec{X}", {"darec_matching": "hungarian"}),
+    "alpharec": ("AlphaRec", {}),
 }
 RIVALS = ("base", "con", "gen")
 HEADLINE = ("recall@20", "ndcg@20")
@@ -110,8 +112,8 @@ def parse_args(argv=None):
                 parser.error(f"--variants {variant!r}: {error}")
     args.ours = darec_row(args.variants)
     if args.ours is None:
-        parser.error("--variants must include darec (or darec:key=value, DaRec with settings of its own): "
-                     "every comparison is against it")
+        parser.error("--variants must include darec or alpharec (or NAME:key=value, with settings of its "
+                     "own): every comparison is against it")
     config = dict(GRIDS["darec"]["config"])
     for item in args.config:
         dataset, _, files = item.partition("=")
@@ -154,10 +156,19 @@ def variant_setting(variant):
 def darec_row(variants):
     r"""The variant every other is compared against: plain ``darec`` when listed, else the first
     ``darec:key=value`` (DaRec with settings of its own, e.g. beside base runs ``reproduce.py`` made
-    without them); None when there is neither."""
-    if "darec" in variants:
-        return "darec"
-    return next((v for v in variants if v.partition(":")[0] == "darec"), None)
+    without them); without DaRec, AlphaRec the same way; None when there is neither."""
+    for name in ("darec", "alpharec"):
+        if name in variants:
+            return name
+        found = next((v for v in variants if v.partition(":")[0] == name), None)
+        if found:
+            return found
+    return None
+
+
+def anchor_name(backbone, ours):
+    r"""How tables and verdicts call the row every other is compared against."""
+    return ("AlphaRec" if ours.partition(":")[0] == "alpharec" else f"DaRec{backbone}") + own_settings(ours)
 
 
 def own_settings(variant):
@@ -166,10 +177,12 @@ def own_settings(variant):
     return f" ({own})" if colon else ""
 
 
-def rival_kind(variant):
-    r"""``base``, ``con`` or ``gen`` for a rival of DaRec (with or without settings of its own), else None."""
+def rival_kind(variant, ours="darec"):
+    r"""``base``, ``con`` or ``gen`` for a rival of DaRec (with or without settings of its own), and
+    ``darec`` too when AlphaRec is the row compared against; else None."""
     name = variant.partition(":")[0]
-    return name if name in RIVALS else None
+    rivals = RIVALS + (("darec",) if ours.partition(":")[0] != "darec" else ())
+    return name if name in rivals else None
 
 
 def cells(args, overrides):
@@ -224,11 +237,13 @@ def compare(runs_by_variant, metric, ours="darec"):
 def verdict(backbone, comparison, ours="darec"):
     r"""A sentence per backbone: does DaRec (the ``ours`` row) beat Con and Gen (and the base) here?"""
     parts = []
-    darec = f"DaRec{backbone}" + own_settings(ours)
-    rivals = [v for v in dict.fromkeys(v for m in HEADLINE for v in comparison.get(m, {})) if rival_kind(v)]
-    for rival in sorted(rivals, key=lambda v: (RIVALS.index(rival_kind(v)), v)):
+    darec = anchor_name(backbone, ours)
+    rivals = [v for v in dict.fromkeys(v for m in HEADLINE for v in comparison.get(m, {})) if rival_kind(v, ours)]
+    order = RIVALS + ("darec",)
+    for rival in sorted(rivals, key=lambda v: (order.index(rival_kind(v, ours)), v)):
         found = [(m, comparison[m][rival]) for m in HEADLINE if rival in comparison.get(m, {})]
-        name = {"base": backbone, "con": f"{backbone}-Con", "gen": f"{backbone}-Gen"}[rival_kind(rival)]
+        name = {"base": backbone, "con": f"{backbone}-Con", "gen": f"{backbone}-Gen",
+                "darec": f"DaRec{backbone}"}[rival_kind(rival, ours)]
         name += own_settings(rival)
         significant = [m for m, (_, p, _) in found if p is not None and p < 0.05]
         sign = {m: d for m, (d, _, _) in found}
@@ -317,7 +332,8 @@ def report(args, command, runs, dataset, keyed):
                                  **{f"{m}_{k}": v for m in metrics for k, v in zip(("mean", "std"), stats[m])}})
         comparison = {m: compare(by_variant, m, ours=args.ours) for m in HEADLINE if m in metrics}
         if any(comparison.values()):
-            lines += ["", "DaRec against each (relative difference of the means; paired t-test p):", "",
+            anchor = "AlphaRec" if args.ours.partition(":")[0] == "alpharec" else "DaRec"
+            lines += ["", f"{anchor} against each (relative difference of the means; paired t-test p):", "",
                       "| against | " + " | ".join(HEADLINE) + " |", "|---" * (len(HEADLINE) + 1) + "|"]
             rivals = [v for v in by_variant if v != args.ours]
             for rival in rivals:

@@ -167,6 +167,11 @@ def test_a_darec_row_with_settings_of_its_own_is_what_the_others_are_compared_ag
     assert compare.darec_row(["base", "darec:darec_interval=10", "darec:darec_weight=1"]) == "darec:darec_interval=10"
     assert compare.darec_row(["darec:darec_interval=10", "darec"]) == "darec"
     assert compare.darec_row(["base", "con"]) is None
+    # Without DaRec, AlphaRec is the row compared against, and DaRec becomes one of its rivals.
+    assert compare.darec_row(["base", "alpharec:alpharec_tau=0.1", "darec"]) == "darec"
+    assert compare.darec_row(["base", "alpharec:alpharec_tau=0.1", "con"]) == "alpharec:alpharec_tau=0.1"
+    assert compare.rival_kind("darec", ours="alpharec") == "darec"
+    assert compare.rival_kind("darec:llm_shuffle_seed=0", ours="darec") is None
     # Base runs made by reproduce.py without DaRec's keys, DaRec runs with darec_interval: all reused.
     base_setting = compare.setting_fingerprint([config], {"epochs": "1"})
     darec_setting = compare.setting_fingerprint([config], {"epochs": "1", "darec_interval": "10"})
@@ -279,3 +284,13 @@ def test_leak_report_pairs_several_tables_in_order(tmp_path):
         leak_report.main(["--leaked", str(tmp_path / "leaked-a.csv"), str(tmp_path / "leaked-b.csv"),
                           "--clean", str(tmp_path / "clean-a.csv"), "--output", str(tmp_path / "other.md")])
     assert not (tmp_path / "other.md").exists()
+
+
+def test_an_alpharec_anchored_verdict_names_alpharec_and_counts_darec_as_a_rival():
+    compare = _load()
+    comparison = {m: {"base": (0.10, 0.01, 3), "darec": (-0.05, 0.02, 3), "alpharec:llm_shuffle_seed=0": (0.2, 0.01, 3)}
+                  for m in compare.HEADLINE}
+    text = compare.verdict("LightGCN", comparison, ours="alpharec")
+    assert text.startswith("AlphaRec beats LightGCN: recall@20 +10.0% (p=0.010)")
+    assert "AlphaRec loses to DaRecLightGCN: recall@20 -5.0%" in text
+    assert "shuffle" not in text  # its own control is the text table's, not a rival

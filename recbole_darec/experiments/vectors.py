@@ -21,13 +21,13 @@ EMBEDDED_HERE = ("ml-100k",)
 
 
 def reads_llm_vectors(model):
-    r"""Whether RecBole model ``model`` (a name) reads language-model vectors (DaRec, Con, Gen)."""
+    r"""Whether RecBole model ``model`` (a name) reads language-model vectors (DaRec, Con, Gen, AlphaRec)."""
     import recbole_darec  # noqa: F401  (registers our models with RecBole)
     from recbole.utils import get_model
 
-    from recbole_darec.model.llm_aligned_recommender import LLMAlignedRecommender
+    from recbole_darec.model.llm_vector_input import LLMVectorInput
 
-    return issubclass(get_model(model), LLMAlignedRecommender)
+    return issubclass(get_model(model), LLMVectorInput)
 
 
 def embed_command(dataset, config_files, seed, settings=None, extra_args=""):
