@@ -56,6 +56,8 @@ VARIANTS = {
     "DaRecLightGCN, darec_interval: 10": ("DaRecLightGCN", {"darec_interval": 10}),
     "DaRecLightGCN, darec_score: disentangled": ("DaRecLightGCN", {"darec_score": "disentangled"}),
     "DaRecLightGCN, darec_score: fused": ("DaRecLightGCN", {"darec_score": "fused"}),
+    # Its own yaml's batch (4096, the authors') and 256 negatives per positive: an epoch as trained.
+    "AlphaRec": ("AlphaRec", {}),
 }
 
 
