@@ -111,7 +111,7 @@ class LLMAlignedRecommender(LLMVectorInput):
             getattr(self, "item_embedding", None), nn.Embedding
         )
         if not (overridden or has_tables):
-            base = next(c for c in type(self).__mro__[1:] if not issubclass(c, LLMAlignedRecommender))
+            base = next(c for c in type(self).__mro__[1:] if not issubclass(c, LLMVectorInput))
             raise TypeError(
                 f"{type(self).__name__}: the alignment needs user and item embedding tables, but "
                 f"{base.__name__} has no nn.Embedding attributes user_embedding and "
