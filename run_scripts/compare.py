@@ -25,7 +25,8 @@ Variants (``<X>`` is the backbone):
     no_global       DaRec<X>, darec_global: False
     no_local        DaRec<X>, darec_local: False
     hungarian       DaRec<X>, darec_matching: hungarian (optimal instead of greedy centre matching)
-    alpharec        AlphaRec (the same for every backbone: text as input, LightGCN's propagation)
+    alpharec        AlphaRec (text as input, LightGCN's propagation); its settings come from the
+                    backbone's config files, so list it under one backbone (LightGCN)
     NAME:k=v,...    that variant with RecBole settings of its own, as a row of its own: e.g.
                     con:con_weight=0.0001 beside con, when RLMRec's default weight does not train
                     on a backbone (SimGCL on ml-100k, docs/claim.md). RecBole's ``model`` key

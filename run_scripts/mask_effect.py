@@ -40,8 +40,10 @@ def test_under_both_rules(model_name, dataset, seed, config_files, overrides):
     config = Config(model=model_name, dataset=dataset, config_file_list=config_files,
                     config_dict={**base, "test_history": "train_valid"})
     init_seed(seed, config["reproducibility"])
-    _, _, test_data = data_preparation(config, create_dataset(config))
-    model = get_model(model_name)(config, test_data._dataset).to(config["device"])
+    train_data, _, test_data = data_preparation(config, create_dataset(config))
+    # Built on the training split, as run_recbole builds it: a graph model built on the test split
+    # would propagate over the test edges it is tested on.
+    model = get_model(model_name)(config, train_data._dataset).to(config["device"])
     trainer = get_trainer(config["MODEL_TYPE"], model_name)(config, model)
     results["train_valid"] = trainer.evaluate(test_data, load_best_model=True, model_file=checkpoint)
     return results

@@ -98,12 +98,36 @@ def test_a_users_input_is_the_mean_of_its_training_items_only(tiny):
         assert not support & only_held_out
         checked += bool(only_held_out)
     assert checked > 0  # the split holds items out of some user's input
-    # And through the vectors: moving every held-out item of user 3 leaves user 3's input alone.
-    user = 3
+    # And through the vectors: moving every held-out item of a user leaves that user's input alone.
+    user = next(u for u in train_rows if held_out.get(u, set()) - train_rows[u])
     before = model.input_vectors()[0][user].clone()
     for item in held_out[user] - train_rows[user]:
         model.llm_vectors[model.n_users + item] += 100.0
     assert torch.equal(model.input_vectors()[0][user], before)
+
+
+def test_the_graph_it_propagates_over_is_the_training_split(tiny):
+    _, _, (train, _, _), model = build(tiny, model="AlphaRec")
+    adjacency = model.norm_adj_matrix.coalesce().indices()
+    user_to_item = adjacency[:, (adjacency[0] < model.n_users) & (adjacency[1] >= model.n_users)]
+    edges = {(u, i - model.n_users) for u, i in user_to_item.t().tolist()}
+    assert edges == {(u, i) for u, items in _rows_by_user(train.dataset).items() for i in items}
+
+
+def test_recboles_negative_sampler_is_refused(tiny):
+    with pytest.raises(ValueError, match=r"AlphaRec draws its negatives inside the loss.*train_neg_sample_args"):
+        build(tiny, model="AlphaRec", train_neg_sample_args={"distribution": "uniform", "sample_num": 1})
+
+
+def test_a_dataset_built_for_another_llm_user_vectors_is_refused(tiny):
+    from recbole.config import Config
+
+    from recbole_darec import DaRecLightGCN
+
+    _, _, (train, _, _), _ = build(tiny, model="AlphaRec")  # item vectors only
+    config = Config(model="DaRecLightGCN", dataset="tiny", config_dict=tiny_config(tiny))
+    with pytest.raises(ValueError, match="llm_user_vectors is True, but its dataset was built with False"):
+        DaRecLightGCN(config, train.dataset)
 
 
 def test_scores_move_when_an_items_text_moves_and_a_cold_item_is_ranked_from_its_text(tmp_path, monkeypatch):
@@ -120,8 +144,12 @@ def test_scores_move_when_an_items_text_moves_and_a_cold_item_is_ranked_from_its
     # An item with no training edge keeps its MLP output: its score is its text's, not zero.
     cold = [i for i in range(1, model.n_items) if model.interaction_matrix.tocsc()[:, i].nnz == 0]
     assert cold  # items seen only in validation or test
-    for item in cold:
-        assert (after[:, item].abs() > 0).all()
+    item = cold[0]
+    with torch.no_grad():
+        model.restore_user_e = model.restore_item_e = None
+        model.llm_vectors[model.n_users + item] += 1.0
+        moved = model.full_sort_predict(_users(model, [1, 2, 3])).view(3, -1)
+    assert ((moved[:, item] - after[:, item]).abs() > 1e-6).all()
 
 
 def test_shuffled_vectors_permute_the_items_inputs(tiny):

@@ -16,19 +16,21 @@ negative). Because nothing is learned per id, an item that no one has interacted
 from its text alone (a row of the training graph without edges keeps its MLP output).
 
 Where ours differs from the authors' code, and why:
-    * Hidden width: theirs is d_L times a per-encoder multiplier, chosen so that the first layer
-      keeps about 4.7M weights (3072-d text-embedding-3-large: 1536); for an encoder not in their
-      table it is 9/32 d_L (108 for all-MiniLM-L6-v2's 384). Ours is the config key
-      ``alpharec_hidden_size`` (default 108, their value for MiniLM's width); the validation sweep
-      in docs/alpharec.md chose it.
+    * Hidden width: theirs is d_L times a per-encoder multiplier that keeps the first layer at
+      about 4.7M weights for the encoders they list (3072-d text-embedding-3-large: 1536); any
+      other encoder gets 9/32 d_L, the 4096-d models' multiplier, which gives 108 for
+      all-MiniLM-L6-v2's 384 (41k weights; 4.7M would take about 12k). Ours is the config key
+      ``alpharec_hidden_size``, default 108, their code's value for this width; docs/alpharec.md
+      has the validation sweep against 1024.
     * Negatives: theirs come from their data loader; ours are drawn uniformly over all items
       (the [PAD] item excluded) inside the loss. A negative may be one of the user's positives,
       as in uniform sampling without rejection; with hundreds of items and 256 draws this is rare.
     * The user's own vector: their code has none (an option learns a free user table instead);
       ``llm_user_vectors: True`` adds it here, averaged with the items' mean, off by default.
-    * Their optimiser is Adam, lr 5e-4, no weight decay, batch 4096: our yaml has the same, but a
-      config file read later (ml-100k's demo yaml sets learning_rate 0.002, batch 2048) wins, as
-      in any RecBole model.
+    * Their optimiser is Adam, lr 5e-4, no weight decay, batch 4096, and their loss has no L2
+      term: our yaml has the same, but a config file read later (ml-100k's demo yaml sets
+      learning_rate 0.002, batch 2048) wins, as in any RecBole model. RecBole's negative sampler
+      must stay off (``train_neg_sample_args: ~``); a config that turns it on is refused.
 
 Config keys (defaults in ``properties/model/AlphaRec.yaml``):
     embedding_size (int): width of the final vectors (theirs: 64).
@@ -81,6 +83,12 @@ class AlphaRec(LLMVectorInput, LightGCN):
                 raise ValueError(f"config key {key} must be > 0, got {value}")
         if self.n_layers < 0:
             raise ValueError(f"config key n_layers must be >= 0, got {self.n_layers}")
+        sampler = config["train_neg_sample_args"] or {}
+        if sampler.get("distribution", "none") != "none":
+            raise ValueError(
+                f"AlphaRec draws its negatives inside the loss, but config key train_neg_sample_args is {sampler}: "
+                f"RecBole would add its sampled items to the batch as rows that the loss reads as positives. Set "
+                f"train_neg_sample_args: ~ (a config file read after AlphaRec.yaml sets it).")
         # The user-item matrix of the training split only: RecBole gives the model train_data's dataset.
         self.register_buffer("user_item_mean", mean_of_training_items(self.interaction_matrix), persistent=False)
         self.user_own_vectors = bool(config_value(config, "llm_user_vectors", False))

@@ -35,7 +35,6 @@ Config keys: those of :class:`~recbole_darec.model.llm_vector_input.LLMVectorInp
 import torch
 from torch import nn
 
-from recbole_darec.config_checks import config_value
 from recbole_darec.model.llm_vector_input import LLMVectorInput
 
 
@@ -46,7 +45,7 @@ class LLMAlignedRecommender(LLMVectorInput):
 
     def __init__(self, config, dataset):
         super().__init__(config, dataset)
-        if not config_value(config, "llm_user_vectors", True):
+        if not getattr(dataset, "reads_user_vectors", True):
             raise ValueError(f"{type(self).__name__} aligns users' vectors too: config key llm_user_vectors must be "
                              f"True for it (False reads item vectors only, for AlphaRec)")
         # Row 0 (the [PAD] user) and row n_users (the [PAD] item) have no text: never align them.

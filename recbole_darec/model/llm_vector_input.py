@@ -16,6 +16,9 @@ Config keys (defaults in ``properties/model/LLMVectorInput.yaml``) are those of
 """
 
 
+from recbole_darec.config_checks import config_value
+
+
 class LLMVectorInput:
     def __init__(self, config, dataset):
         super().__init__(config, dataset)
@@ -36,5 +39,13 @@ class LLMVectorInput:
                 f"from that split; this {type(dataset).__name__} has no train_pairs_sha256. Pass "
                 f"train_data.dataset, or rebuild dataloaders saved by an older recbole-darec "
                 f"(delete the saved file, or set save_dataloaders: False).")
+        wanted = bool(config_value(config, "llm_user_vectors", True))
+        read = getattr(dataset, "reads_user_vectors", True)
+        if wanted != read:
+            # A dataset saved by RecBole (save_dataset) is reused whatever this key says.
+            raise ValueError(
+                f"{type(self).__name__}: config key llm_user_vectors is {wanted}, but its dataset was built with "
+                f"{read} (a dataset saved by another run, save_dataset: True?). Delete the saved dataset file, or "
+                f"set save_dataset: False.")
         self.register_buffer("llm_vectors", llm_vectors.float(), persistent=False)
         self.llm_dim = llm_vectors.shape[1]
