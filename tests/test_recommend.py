@@ -1,0 +1,139 @@
+"""python -m recbole_darec.recommend: top-K lists with the dataset's own ids, from a checkpoint."""
+
+import csv
+import glob
+import os
+
+import pytest
+import torch
+from recbole.quick_start import load_data_and_model, run_recbole
+from recbole.utils.case_study import full_sort_topk
+
+from conftest import tiny_config, write_tiny_dataset
+
+from recbole_darec import recommend as rec
+
+
+@pytest.fixture(scope="module")
+def trained(tmp_path_factory):
+    root = tmp_path_factory.mktemp("recommend")
+    here = os.getcwd()
+    os.chdir(root)
+    try:
+        write_tiny_dataset(str(root))
+        run_recbole(model="LightGCN", dataset="tiny", config_dict=tiny_config(root, epochs=2))
+        (checkpoint,) = glob.glob(os.path.join(str(root), "saved", "LightGCN-*.pth"))
+        yield root, checkpoint, load_data_and_model(checkpoint)
+    finally:
+        os.chdir(here)
+
+
+def _by_user(rows):
+    lists = {}
+    for user, rank, item, score in rows:
+        lists.setdefault(user, []).append((rank, item, score))
+    return lists
+
+
+def test_the_top_k_is_recboles_full_sort_topk_with_the_ids_mapped_back(trained):
+    _, _, loaded = trained
+    _, model, _, train_data, _, test_data = loaded
+    rows = rec.recommend(loaded=loaded, users=["u3", "u17", "u5"], topk=5)
+    dataset = train_data.dataset
+    ids = [dataset.field2token_id[dataset.uid_field][u] for u in ("u3", "u17", "u5")]
+    scores, items = full_sort_topk(ids, model, test_data, k=5)
+    expected = {f"u{u}": [(rank + 1, dataset.field2id_token[dataset.iid_field][i], s)
+                         for rank, (i, s) in enumerate(zip(row_items.tolist(), row_scores.tolist()))]
+                for u, row_items, row_scores in zip((3, 17, 5), items, scores)}
+    got = _by_user(rows)
+    assert list(got) == ["u3", "u17", "u5"]  # the order asked for
+    for user, ranked in expected.items():
+        assert [(r, i) for r, i, _ in got[user]] == [(r, i) for r, i, _ in ranked]
+        assert [s for _, _, s in got[user]] == pytest.approx([s for _, _, s in ranked], rel=1e-5)
+
+
+def _history(dataset):
+    pairs = {}
+    for u, i in zip(dataset.inter_feat[dataset.uid_field].tolist(), dataset.inter_feat[dataset.iid_field].tolist()):
+        pairs.setdefault(dataset.field2id_token[dataset.uid_field][u], set()).add(
+            dataset.field2id_token[dataset.iid_field][i])
+    return pairs
+
+
+def test_exclude_train_or_train_valid(trained):
+    _, _, loaded = trained
+    _, _, _, train_data, valid_data, _ = loaded
+    train, valid = _history(train_data.dataset), _history(valid_data.dataset)
+    k = 45  # of 50 items: the excluded history decides what is left
+    only_train = _by_user(rec.recommend(loaded=loaded, topk=k, exclude="train"))
+    both = _by_user(rec.recommend(loaded=loaded, topk=k, exclude="train_valid"))
+    assert set(only_train) == set(train)  # every user with training items, by default
+    valid_recommended = 0
+    for user in train:
+        items_train = {i for _, i, _ in only_train[user]}
+        items_both = {i for _, i, _ in both[user]}
+        assert not items_train & train[user]
+        assert not items_both & (train[user] | valid.get(user, set()))
+        valid_recommended += len(items_train & valid.get(user, set()))
+        assert len(items_both) == min(k, 50 - len(train[user] | valid.get(user, set())))
+    assert valid_recommended > 0  # exclude=train leaves validation items rankable
+
+
+def test_unknown_users_are_refused_by_name(trained):
+    _, _, loaded = trained
+    with pytest.raises(rec.RecommendError, match=r"3 user token\(s\) not in dataset tiny: 'nobody', 'u999', '\[PAD\]'"):
+        rec.recommend(loaded=loaded, users=["u1", "nobody", "u999", "[PAD]"])
+
+
+def test_bad_arguments_are_refused(trained, tmp_path):
+    _, _, loaded = trained
+    with pytest.raises(rec.RecommendError, match="exclude must be one of"):
+        rec.recommend(loaded=loaded, exclude="valid")
+    with pytest.raises(rec.RecommendError, match="topk must be between 1 and 50"):
+        rec.recommend(loaded=loaded, topk=0)
+    with pytest.raises(rec.RecommendError, match="no such file"):
+        rec.recommend(str(tmp_path / "missing.pth"))
+    not_a_checkpoint = tmp_path / "x.pth"
+    torch.save({"weights": 1}, not_a_checkpoint)
+    with pytest.raises(rec.RecommendError, match="not a checkpoint saved by RecBole's trainer"):
+        rec.recommend(str(not_a_checkpoint))
+
+
+def test_the_command_writes_the_csv_whole_or_not_at_all(trained, tmp_path, monkeypatch):
+    root, checkpoint, _ = trained
+    monkeypatch.chdir(root)
+    users = tmp_path / "users.txt"
+    users.write_text("u1\nu2\n\nu1\n")
+    output = tmp_path / "recs.csv"
+    rec.main(["--model-file", checkpoint, "--users", str(users), "--topk", "3", "--output", str(output)])
+    with open(output) as f:
+        rows = list(csv.DictReader(f))
+    assert [(r["user_id"], r["rank"]) for r in rows] == [("u1", "1"), ("u1", "2"), ("u1", "3"),
+                                                         ("u2", "1"), ("u2", "2"), ("u2", "3")]
+    assert all(r["item_id"].startswith("i") for r in rows)
+    # A failure while writing leaves the earlier file as it was, and no temporary file.
+    before = output.read_text()
+    monkeypatch.setattr(rec, "_csv_field", lambda token: 1 / 0)
+    with pytest.raises(ZeroDivisionError):
+        rec.main(["--model-file", checkpoint, "--users", str(users), "--output", str(output)])
+    assert output.read_text() == before
+    assert sorted(os.listdir(tmp_path)) == ["recs.csv", "users.txt"]
+    # Bad input stops with a message and writes nothing.
+    users.write_text("u1\nghost\n")
+    with pytest.raises(SystemExit) as stopped:
+        rec.main(["--model-file", checkpoint, "--users", str(users), "--output", str(tmp_path / "new.csv")])
+    assert stopped.value.code == 2 and not (tmp_path / "new.csv").exists()
+
+
+def test_a_checkpoint_that_does_not_fit_the_dataset_now_is_refused(trained, tmp_path, monkeypatch):
+    _, checkpoint, _ = trained
+    monkeypatch.chdir(tmp_path)
+    # The same dataset name and path, other items: the checkpoint's tables no longer fit.
+    other = tmp_path / "data"
+    write_tiny_dataset(str(other), n_items=70, seed=5)
+    saved = torch.load(checkpoint, map_location="cpu", weights_only=False)
+    saved["config"]["data_path"] = str(other / "tiny")
+    moved = tmp_path / "moved.pth"
+    torch.save(saved, moved)
+    with pytest.raises(rec.RecommendError, match=r"moved.pth: its tables do not fit dataset tiny"):
+        rec.recommend(str(moved))
