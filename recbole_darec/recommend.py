@@ -2,14 +2,16 @@ r"""Top-K recommendations from a saved RecBole checkpoint, with the dataset's ow
 
     python -m recbole_darec.recommend --model-file saved/LightGCN-Dec-07-2026_10-00-00.pth
         [--users all|FILE] [--topk 20] [--exclude train|train_valid] [--batch-size 256]
-        --output recs.csv
+        [--new-items VECTORS.npz] --output recs.csv
 
 Writes ``user_id,rank,item_id,score`` rows (the original tokens of the dataset's atomic files, rank
 1 = best), one per user and rank, to a temporary file renamed into place when complete. Each
 user's history is excluded: the training items (``--exclude train``) or the training and
 validation items (``train_valid``, the default, what RecBole's test ranking masks). ``--users`` is
 ``all`` (every user with a training interaction) or a file of user tokens, one per line; an
-unknown token stops the command, naming the first few.
+unknown token stops the command, naming the first few. ``--new-items`` ranks items unseen in
+training beside the known ones, from their vectors, for a model that can score from text
+(AlphaRec, RLMRec-Con, DaRec with ``darec_score: fused``); any other model is refused, named.
 
 :func:`recommend` does the same from Python, on a checkpoint or on a model already in memory.
 Works for any RecBole general recommender with ``full_sort_predict`` (ours and RecBole's).
@@ -68,17 +70,19 @@ def user_ids(dataset, users):
     return [token_to_id[token] for token in tokens]
 
 
-def top_k(model, train_dataset, excluded, users, k, batch_size=256, progress=False):
+def top_k(model, train_dataset, excluded, users, k, batch_size=256, progress=False, new_vectors=None):
     r"""``(user ids, item ids (users x k), scores (users x k))``: each user's ``k`` best items by
     ``model.full_sort_predict``, with the [PAD] item and the items of row ``user`` of the sparse
-    ``excluded`` never chosen."""
+    ``excluded`` never chosen. With ``new_vectors`` (N x d_L), N items unseen in training compete
+    too, scored by ``model.scores_from_text``; they get ids ``item_num .. item_num + N - 1``."""
     import torch
     from recbole.data.interaction import Interaction
     from tqdm import tqdm
 
     n_items = train_dataset.item_num
-    if not 0 < k < n_items:
-        raise RecommendError(f"topk must be between 1 and {n_items - 1} (the items of the dataset), got {k}")
+    n_candidates = n_items - 1 + (0 if new_vectors is None else len(new_vectors))
+    if not 0 < k <= n_candidates:
+        raise RecommendError(f"topk must be between 1 and {n_candidates} (the items to rank), got {k}")
     model.eval()
     users = torch.as_tensor(users, dtype=torch.long)
     items, scores = [], []
@@ -91,6 +95,9 @@ def top_k(model, train_dataset, excluded, users, k, batch_size=256, progress=Fal
             batch_scores[:, 0] = -torch.inf
             seen = excluded[batch.numpy()].tocoo()
             batch_scores[torch.from_numpy(seen.row).long(), torch.from_numpy(seen.col).long()] = -torch.inf
+            if new_vectors is not None:
+                new_scores = model.scores_from_text(batch.to(model.device), new_vectors.to(model.device))
+                batch_scores = torch.cat([batch_scores, new_scores.float().cpu()], dim=1)
             best = torch.topk(batch_scores, k, dim=1)
             items.append(best.indices)
             scores.append(best.values)
@@ -98,22 +105,29 @@ def top_k(model, train_dataset, excluded, users, k, batch_size=256, progress=Fal
 
 
 def recommend(model_file=None, *, users="all", topk=20, exclude="train_valid", batch_size=256, loaded=None,
-              progress=False):
+              new_items=None, progress=False):
     r"""Rows ``(user token, rank, item token, score)`` of each user's top ``topk`` items.
 
     ``model_file`` is a checkpoint RecBole saved; ``loaded`` instead takes what
-    ``recbole.quick_start.load_data_and_model`` returned, for code that serves from memory."""
+    ``recbole.quick_start.load_data_and_model`` returned, for code that serves from memory.
+    ``new_items``: an npz of vectors (``tokens``, ``vectors``, as ``python -m recbole_darec.embed``
+    writes them) of items unseen in training, ranked beside the known ones by a model that scores
+    from text (:meth:`~recbole_darec.model.llm_vector_input.LLMVectorInput.item_rows_from_text`)."""
     if exclude not in EXCLUDE:
         raise RecommendError(f"exclude must be one of {EXCLUDE}, got {exclude!r}")
     if loaded is None:
         loaded = load_checkpoint(model_file)
-    _, model, dataset, train_data, valid_data, _ = loaded
+    config, model, dataset, train_data, valid_data, _ = loaded
     train = train_data.dataset
+    new_tokens, new_vectors = [], None
+    if new_items is not None:
+        new_tokens, new_vectors = read_new_items(new_items, config, model, train)
     history = [train] + ([valid_data.dataset] if exclude == "train_valid" else [])
     excluded = _history(history, train.user_num, train.item_num)
-    ids, items, scores = top_k(model, train, excluded, user_ids(train, users), topk, batch_size, progress)
+    ids, items, scores = top_k(model, train, excluded, user_ids(train, users), topk, batch_size, progress,
+                               new_vectors)
     user_tokens = train.field2id_token[train.uid_field]
-    item_tokens = train.field2id_token[train.iid_field]
+    item_tokens = list(train.field2id_token[train.iid_field]) + list(new_tokens)
     rows = []
     for user, user_items, user_scores in zip(ids.tolist(), items.tolist(), scores.tolist()):
         for rank, (item, score) in enumerate(zip(user_items, user_scores), start=1):
@@ -121,6 +135,43 @@ def recommend(model_file=None, *, users="all", topk=20, exclude="train_valid", b
                 break  # fewer than topk items left once the history is excluded
             rows.append((str(user_tokens[user]), rank, str(item_tokens[item]), score))
     return rows
+
+
+def text_path_problem(model):
+    r"""Why ``model`` cannot rank an item from its vector alone, or None when it can."""
+    if not callable(getattr(model, "item_rows_from_text", None)):
+        return (f"{type(model).__name__} reads no language vectors: an ID model has no row for an item it "
+                f"never trained (models with a text path: AlphaRec, the RLMRec-Con models, DaRec with "
+                f"darec_score: fused)")
+    reason = model.no_text_path
+    return None if reason is None else f"{type(model).__name__} cannot score an item from its text: {reason}"
+
+
+def read_new_items(path, config, model, train):
+    r"""``(tokens, vectors as a float tensor)`` of the new items in the npz ``path``, checked against
+    the model (a text path, the width and encoder of its vectors) and the dataset (new tokens)."""
+    import torch
+
+    from recbole_darec.data.dataset import DaRecDataset
+    from recbole_darec.data.llm_vectors import LLMVectorError, check_same_encoder, read_npz_with_sidecar
+
+    problem = text_path_problem(model)
+    if problem:
+        raise RecommendError(f"--new-items {path}: {problem}")
+    try:
+        tokens, vectors, _ = read_npz_with_sidecar(path)  # NaN, duplicate tokens, shape: refused here
+        check_same_encoder(path, DaRecDataset.vector_files(config)[1])
+    except LLMVectorError as error:
+        raise RecommendError(f"--new-items: {error}") from None
+    if vectors.shape[1] != model.llm_dim:
+        raise RecommendError(f"--new-items {path}: vectors of width {vectors.shape[1]}, but "
+                             f"{type(model).__name__} was trained on vectors of width {model.llm_dim}")
+    known = train.field2token_id[train.iid_field]
+    clash = [str(t) for t in tokens if str(t) in known]
+    if clash:
+        raise RecommendError(f"--new-items {path}: {len(clash)} token(s) are items the dataset already has, e.g. "
+                             f"{', '.join(repr(t) for t in clash[:5])}; new items need new tokens")
+    return [str(t) for t in tokens], torch.from_numpy(vectors)
 
 
 def load_checkpoint(model_file):
@@ -170,13 +221,15 @@ def main(argv=None):
     parser.add_argument("--topk", type=int, default=20)
     parser.add_argument("--exclude", choices=EXCLUDE, default="train_valid")
     parser.add_argument("--batch-size", type=int, default=256, help="users scored at once")
+    parser.add_argument("--new-items", help="npz of vectors (tokens, vectors) of items unseen in training, "
+                                            "ranked beside the known ones by a model that scores from text")
     parser.add_argument("--output", required=True, help="the CSV to write")
     args = parser.parse_args(argv)
     sys.argv = sys.argv[:1]  # RecBole's Config parses the command line; keep ours out of it
     try:
         users = args.users if args.users == "all" else read_user_tokens(args.users)
         rows = recommend(args.model_file, users=users, topk=args.topk, exclude=args.exclude,
-                         batch_size=args.batch_size, progress=True)
+                         batch_size=args.batch_size, new_items=args.new_items, progress=True)
         write_csv(args.output, rows)
     except RecommendError as error:
         parser.exit(2, f"error: {error}\n")

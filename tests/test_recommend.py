@@ -4,6 +4,7 @@ import csv
 import glob
 import os
 
+import numpy as np
 import pytest
 import torch
 from recbole.quick_start import load_data_and_model, run_recbole
@@ -137,3 +138,85 @@ def test_a_checkpoint_that_does_not_fit_the_dataset_now_is_refused(trained, tmp_
     torch.save(saved, moved)
     with pytest.raises(rec.RecommendError, match=r"moved.pth: its tables do not fit dataset tiny"):
         rec.recommend(str(moved))
+
+
+@pytest.fixture(scope="module")
+def trained_alpharec(tmp_path_factory):
+    root = tmp_path_factory.mktemp("recommend-alpharec")
+    here = os.getcwd()
+    os.chdir(root)
+    try:
+        write_tiny_dataset(str(root))
+        # No propagation: a user's row is then exactly the MLP of its input, which a new item can copy.
+        run_recbole(model="AlphaRec", dataset="tiny", config_dict=tiny_config(root, epochs=2, n_layers=0))
+        (checkpoint,) = glob.glob(os.path.join(str(root), "saved", "AlphaRec-*.pth"))
+        yield root, checkpoint, load_data_and_model(checkpoint)
+    finally:
+        os.chdir(here)
+
+
+def _new_items(path, tokens, vectors):
+    # Written by hand, not by write_npz_vectors, which refuses the bad files these tests need.
+    np.savez(str(path), tokens=np.asarray(tokens), vectors=np.asarray(vectors, dtype=np.float32))
+    return str(path)
+
+
+def test_a_new_item_whose_text_matches_a_user_takes_its_first_slot(trained_alpharec, tmp_path):
+    _, _, loaded = trained_alpharec
+    model, train = loaded[1], loaded[3].dataset
+    user = train.field2token_id[train.uid_field]["u4"]
+    with torch.no_grad():
+        user_input = model.input_vectors()[0][user].numpy()
+    rng = np.random.default_rng(0)
+    path = _new_items(tmp_path / "new.npz", ["brand-new", "other-new"], [user_input, rng.normal(size=16)])
+    rows = rec.recommend(loaded=loaded, users=["u4", "u9"], topk=5, new_items=path)
+    lists = _by_user(rows)
+    assert lists["u4"][0][:2] == (1, "brand-new") and lists["u4"][0][2] == pytest.approx(1.0, abs=1e-5)
+    # The known items keep the scores full_sort_predict gives them.
+    without = _by_user(rec.recommend(loaded=loaded, users=["u4"], topk=4))
+    assert [i for _, i, _ in lists["u4"][1:]] == [i for _, i, _ in without["u4"]]
+
+
+def test_new_items_need_a_model_with_a_text_path(trained, trained_alpharec, tmp_path):
+    path = _new_items(tmp_path / "new.npz", ["n1"], [np.ones(16)])
+    with pytest.raises(rec.RecommendError, match="LightGCN reads no language vectors: an ID model has no row"):
+        rec.recommend(loaded=trained[2], new_items=path)
+
+
+@pytest.mark.parametrize("model_name, overrides, expected", [
+    ("DaRecLightGCN", {}, "DaRecLightGCN cannot score an item from its text: darec_score: base ranks"),
+    ("LightGCNGen", {}, "LightGCNGen cannot score an item from its text: RLMRec-Gen maps"),
+    ("DaRecLightGCN", {"darec_score": "fused"}, None),
+    ("LightGCNCon", {}, None),
+    ("DaRecBPR", {"darec_score": "fused"}, None),
+])
+def test_which_models_score_from_text(tiny, model_name, overrides, expected):
+    from helpers import build
+
+    _, _, _, model = build(tiny, model=model_name, **overrides)
+    model.eval()
+    problem = rec.text_path_problem(model)
+    assert problem == expected if expected is None else problem.startswith(expected)
+    if expected is None:
+        vectors = torch.randn(3, model.llm_dim)
+        with torch.no_grad():
+            scores = model.scores_from_text(torch.tensor([1, 2]), vectors)
+            moved = vectors.clone()
+            moved[1] += 1.0
+            after = model.scores_from_text(torch.tensor([1, 2]), moved)
+        assert scores.shape == (2, 3)
+        assert ((after - scores).abs() > 1e-6).tolist() == [[False, True, False]] * 2
+
+
+def test_bad_new_item_files_are_refused(trained_alpharec, tmp_path):
+    _, _, loaded = trained_alpharec
+    cases = [
+        (["n1"], np.ones((1, 8)), "vectors of width 8, but AlphaRec was trained on vectors of width 16"),
+        (["n1", "n2"], [np.ones(16), np.full(16, np.nan)], "contain NaN or inf, first at token 'n2'"),
+        (["n1", "n1"], np.ones((2, 16)), "token 'n1' has more than one vector"),
+        (["n1", "i3"], np.ones((2, 16)), "1 token\\(s\\) are items the dataset already has, e.g. 'i3'"),
+    ]
+    for number, (tokens, vectors, message) in enumerate(cases):
+        path = _new_items(tmp_path / f"bad{number}.npz", tokens, vectors)
+        with pytest.raises(rec.RecommendError, match=message):
+            rec.recommend(loaded=loaded, new_items=path)

@@ -110,6 +110,13 @@ class AlphaRec(LLMVectorInput, LightGCN):
         users, items = super().forward()
         return F.normalize(users, dim=1), F.normalize(items, dim=1)
 
+    no_text_path = None
+
+    def item_rows_from_text(self, item_vectors):
+        # An item without training edges: every propagated layer of it is zero, so its final
+        # vector is its MLP output / (n_layers + 1), which the normalisation undoes.
+        return F.normalize(self.encoder(item_vectors), dim=1)
+
     def calculate_loss(self, interaction):
         self.restore_user_e, self.restore_item_e = None, None
         users, items = self.forward()

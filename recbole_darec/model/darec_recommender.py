@@ -161,6 +161,21 @@ class DaRecRecommender(LLMAlignedRecommender):
             self._in_loss = False
             self._set_loss_rows(None)
 
+    @property
+    def no_text_path(self):
+        if self.score_mode == "fused":
+            return None
+        return (f"darec_score: {self.score_mode} ranks with rows derived from the collaborative side only; "
+                f"darec_score: fused carries the language side")
+
+    def item_rows_from_text(self, item_vectors):
+        r"""``fused``: the language side of the representation. The shared part is f^L_sh alone (the
+        side aligned to stand for both), the collaborative specific part zero (nothing is known)."""
+        if self.score_mode != "fused":
+            return None
+        shared = self.darec.llm_shared(item_vectors)
+        return torch.cat([shared, torch.zeros_like(shared), self.darec.llm_specific(item_vectors)], dim=1)
+
     def ranking_rows(self, cf_rows, rows):
         r"""The representation ``darec_score`` ranks with, for ``cf_rows`` (rows of E^C) whose
         indices into users-then-items are ``rows``."""

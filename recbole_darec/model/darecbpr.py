@@ -42,6 +42,11 @@ class DaRecBPR(DaRecRecommender, BPR):
         self.restore_item_e = None  # the tables change with this step
         return super().calculate_loss(interaction)
 
+    def ranking_tables(self):
+        if self.restore_item_e is None:
+            self.restore_item_e = self.ranking_rows(self.item_embedding.weight, self.item_rows)
+        return self.ranking_rows(self.user_embedding.weight, self.user_rows), self.restore_item_e
+
     def full_sort_predict(self, interaction):
         if self.score_mode == "base":
             return super().full_sort_predict(interaction)

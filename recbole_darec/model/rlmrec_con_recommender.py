@@ -43,6 +43,15 @@ class RLMRecConRecommender(LLMAlignedRecommender):
         self.con_negatives = checked_choice("con_negatives", config["con_negatives"], NEGATIVES)
         self.llm_to_cf = mapping_mlp(self.llm_dim, self.cf_dim)
 
+    no_text_path = None
+
+    def item_rows_from_text(self, item_vectors):
+        # The InfoNCE aligned the mapped vector with the item's propagated row (E^C, what ranks),
+        # by cosine: the mapping gives the direction, the trained items' mean norm the length.
+        item_table = self.ranking_tables()[1][1:]  # row 0 is the [PAD] item
+        mapped = torch.nn.functional.normalize(self.llm_to_cf(item_vectors), dim=1)
+        return mapped * item_table.norm(dim=1).mean()
+
     def alignment_losses(self, user_table, item_table, interaction):
         # Each distinct user and item of the batch once, weighted by how often the batch holds it:
         # the same loss as one row per repeat, at a fraction of the MLP and logits work.

@@ -32,6 +32,7 @@ from recbole_darec.model.rlmrec_alignment import mapping_mlp
 
 
 class RLMRecGenRecommender(LLMAlignedRecommender):
+    no_text_path = "RLMRec-Gen maps collaborative rows to the language space, not language vectors to rows"
     alignment_loss_names = ("gen",)
 
     def __init__(self, config, dataset):
