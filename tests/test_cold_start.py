@@ -1,0 +1,61 @@
+"""Cold-start metrics: cold, warm and all, from one full ranking per test user."""
+
+import glob
+import math
+import os
+
+import pytest
+import torch
+from recbole.quick_start import load_data_and_model, run_recbole
+
+from conftest import tiny_config, write_tiny_dataset
+
+from recbole_darec.datasets import cold as cold_split
+from recbole_darec.experiments import cold_start
+
+
+def test_ranking_metrics_by_hand():
+    recall, ndcg = cold_start.ranking_metrics([5, 3, 9], {3, 7}, k=3)
+    assert recall == 0.5
+    assert ndcg == pytest.approx((1 / math.log2(3)) / (1 + 1 / math.log2(3)))
+    assert cold_start.ranking_metrics([5, 3, 9], set(), k=3) is None
+
+
+def _cold_dataset(root):
+    write_tiny_dataset(str(root), n_items=60, per_user=15)
+    cold_split.build_cold("tiny", 0.2, 3, name="tinycold", data_path=str(root), out=str(root))
+    # The item vectors cover every item, cold ones included (the models here read no user vectors).
+    for kind in ("user", "item"):
+        os.replace(os.path.join(root, "tiny", f"tiny.{kind}_llm.npz"), os.path.join(root, "tinycold", f"tinycold.{kind}_llm.npz"))
+
+
+def _train(root, model, **overrides):
+    config = tiny_config(root, epochs=3, benchmark_filename=["train", "valid", "test"], **overrides)
+    result = run_recbole(model=model, dataset="tinycold", config_dict=config)
+    (checkpoint,) = glob.glob(os.path.join(str(root), "saved", f"{model}-*.pth"))
+    return result, load_data_and_model(checkpoint)
+
+
+def test_all_is_recboles_own_test_metric_and_cold_items_never_trained(tmp_path, monkeypatch):
+    monkeypatch.chdir(tmp_path)
+    _cold_dataset(tmp_path)
+    result, (_, model, _, train_data, valid_data, test_data) = _train(tmp_path, "LightGCN")
+    cold = cold_start.cold_items(train_data.dataset)
+    assert len(cold) == 12  # 20% of 60 items
+    metrics = cold_start.cold_warm_all(model, train_data, valid_data, test_data, k=5)
+    assert metrics["all"]["recall@5"] == pytest.approx(result["test_result"]["recall@5"], abs=6e-5)
+    assert metrics["all"]["ndcg@5"] == pytest.approx(result["test_result"]["ndcg@5"], abs=6e-5)
+    assert metrics["cold"]["users"] > 0 and metrics["warm"]["users"] > 0
+    assert not cold_start.text_path(model)
+
+
+def test_a_model_with_a_text_path_scores_the_cold_items_through_it(tmp_path, monkeypatch):
+    monkeypatch.chdir(tmp_path)
+    _cold_dataset(tmp_path)
+    _, (_, model, _, train_data, valid_data, test_data) = _train(tmp_path, "AlphaRec")
+    assert cold_start.text_path(model)
+    # Text scores above every known item's: each top list is cold items first.
+    monkeypatch.setattr(type(model), "scores_from_text",
+                        lambda self, users, vectors: torch.full((len(users), len(vectors)), 1e6))
+    metrics = cold_start.cold_warm_all(model, train_data, valid_data, test_data, k=5)
+    assert metrics["warm"]["recall@5"] == 0.0 and metrics["cold"]["recall@5"] > 0
