@@ -105,12 +105,13 @@ def progress_before(resume_file):
             "best": state["best_valid_score"], "seconds": state["fit_seconds"]}
 
 
-def train(model, dataset, seed, config_files, overrides, resume_dir=None):
+def train(model, dataset, seed, config_files, overrides, resume_dir=None, evaluate=None):
     r"""Train and test one model with ``run_recbole``; the run's row. With ``resume_dir`` the best
     checkpoint and a ``resume_file`` (recbole_darec/resume.py) live there, so that an interrupted
     run continues from its last validation when called again (the row then says after which
     epoch, and its seconds include the interrupted part's training); the caller removes the
-    folder once the row is safe."""
+    folder once the row is safe. ``evaluate(checkpoint file)`` adds its dict of metrics to the row
+    (the cold-start metrics of run_scripts/cold_start.py)."""
     import recbole_darec  # noqa: F401
     from recbole.quick_start import run_recbole
 
@@ -133,6 +134,10 @@ def train(model, dataset, seed, config_files, overrides, resume_dir=None):
     seconds = time.perf_counter() - start + before.get("seconds", 0.0)
     row = {"model": model, "seed": seed, **result["test_result"], "best_valid": result["best_valid_score"],
            "seconds": seconds, "epochs": seen["epochs"], "best_epoch": seen["best_epoch"]}
+    if evaluate is not None:
+        saved = [os.path.join(config["checkpoint_dir"], f) for f in os.listdir(config["checkpoint_dir"])
+                 if f.endswith(".pth")]
+        row.update(evaluate(max(saved, key=os.path.getmtime)))
     if before:
         row["resumed_after_epoch"] = before["epochs"]
     if vectors:

@@ -177,7 +177,7 @@ def read_runs(path):
     with open(path, newline="") as f:
         rows = list(csv.DictReader(f))
     def typed(key, value):
-        if key in ("model", "dataset", "setting", "backbone", "variant", "reused_from", "vectors"):
+        if key in ("model", "dataset", "setting", "backbone", "variant", "reused_from", "vectors", "spec"):
             return value
         return int(value) if key in INTEGER_COLUMNS else float(value)
 
@@ -315,7 +315,7 @@ def claimed(folder):
 
 
 def train_cell(runs_path, folder, label, model, dataset, seed, config_files, overrides, bookkeeping,
-               counts=lambda run: True):
+               counts=lambda run: True, evaluate=None):
     r"""Train one cell unless another invocation holds it or has finished it (a row with
     ``bookkeeping``, ``model`` and ``seed`` for which ``counts(row)``); append its row and only then
     drop its folder. The runs file after this, or None if the cell was skipped."""
@@ -329,7 +329,7 @@ def train_cell(runs_path, folder, label, model, dataset, seed, config_files, ove
             # Another invocation finished it between our look at the runs file and the claim.
             print(f"  {label}: another invocation has just finished it, skipped", flush=True)
             return None
-        row = train(model, dataset, seed, config_files, overrides, resume_dir=folder)
+        row = train(model, dataset, seed, config_files, overrides, resume_dir=folder, evaluate=evaluate)
         runs = append_run(runs_path, {**bookkeeping, **row})
         # Still holding the cell: an invocation that claims it next finds a fresh folder, not one
         # vanishing under its run.

@@ -59,3 +59,28 @@ def test_a_model_with_a_text_path_scores_the_cold_items_through_it(tmp_path, mon
                         lambda self, users, vectors: torch.full((len(users), len(vectors)), 1e6))
     metrics = cold_start.cold_warm_all(model, train_data, valid_data, test_data, k=5)
     assert metrics["warm"]["recall@5"] == 0.0 and metrics["cold"]["recall@5"] > 0
+
+
+def test_the_cold_start_grid_writes_its_table(tmp_path, monkeypatch):
+    import importlib.util
+    import sys
+
+    repo = os.path.join(os.path.dirname(__file__), "..")
+    monkeypatch.syspath_prepend(os.path.join(repo, "run_scripts"))
+    spec = importlib.util.spec_from_file_location("cold_start_script", os.path.join(repo, "run_scripts", "cold_start.py"))
+    script = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(script)
+    _cold_dataset(tmp_path)
+    config = tmp_path / "cold.yaml"
+    config.write_text("benchmark_filename: [train, valid, test]\nepochs: 2\neval_step: 1\nembedding_size: 8\n"
+                      "topk: [5]\nmetrics: [Recall, NDCG]\nvalid_metric: NDCG@5\nshow_progress: False\n")
+    output = str(tmp_path / "results" / "cold")
+    monkeypatch.setattr(sys, "argv", ["x"])
+    argv = ["--dataset", "tinycold", "--data_path", str(tmp_path), "--models", "Pop", "AlphaRec",
+            "--seeds", "1", "--config", str(config), "--output", output, "--k", "5"]
+    script.main(argv)
+    report = open(output + "-tinycold.md").read()
+    assert report.startswith("# Cold-start") and "Command: `python run_scripts/cold_start.py --dataset tinycold" in report
+    assert "| Pop | 1 | " in report and "| AlphaRec | 1 | " in report and "- AlphaRec: " in report
+    script.main(argv)  # every cell done: nothing trains again
+    assert len(open(output + "-tinycold.runs.csv").read().splitlines()) == 3
