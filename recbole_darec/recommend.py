@@ -2,7 +2,7 @@ r"""Top-K recommendations from a saved RecBole checkpoint, with the dataset's ow
 
     python -m recbole_darec.recommend --model-file saved/LightGCN-Dec-07-2026_10-00-00.pth
         [--users all|FILE] [--topk 20] [--exclude train|train_valid] [--batch-size 256]
-        [--new-items VECTORS.npz] --output recs.csv
+        [--new-items VECTORS.npz | --new-items-features NEW.item] --output recs.csv
 
 Writes ``user_id,rank,item_id,score`` rows (the original tokens of the dataset's atomic files, rank
 1 = best), one per user and rank, to a temporary file renamed into place when complete. Each
@@ -105,14 +105,16 @@ def top_k(model, train_dataset, excluded, users, k, batch_size=256, progress=Fal
 
 
 def recommend(model_file=None, *, users="all", topk=20, exclude="train_valid", batch_size=256, loaded=None,
-              new_items=None, progress=False):
+              new_items=None, new_item_features=None, progress=False):
     r"""Rows ``(user token, rank, item token, score)`` of each user's top ``topk`` items.
 
     ``model_file`` is a checkpoint RecBole saved; ``loaded`` instead takes what
     ``recbole.quick_start.load_data_and_model`` returned, for code that serves from memory.
     ``new_items``: an npz of vectors (``tokens``, ``vectors``, as ``python -m recbole_darec.embed``
     writes them) of items unseen in training, ranked beside the known ones by a model that scores
-    from text (:meth:`~recbole_darec.model.llm_vector_input.LLMVectorInput.item_rows_from_text`)."""
+    from text (:meth:`~recbole_darec.model.llm_vector_input.LLMVectorInput.item_rows_from_text`).
+    ``new_item_features``: instead, a RecBole atomic item file of new items, whose texts are
+    rendered and encoded as the model's item vectors were (the sidecar's fields and encoder)."""
     if exclude not in EXCLUDE:
         raise RecommendError(f"exclude must be one of {EXCLUDE}, got {exclude!r}")
     if loaded is None:
@@ -120,8 +122,12 @@ def recommend(model_file=None, *, users="all", topk=20, exclude="train_valid", b
     config, model, dataset, train_data, valid_data, _ = loaded
     train = train_data.dataset
     new_tokens, new_vectors = [], None
+    if new_items is not None and new_item_features is not None:
+        raise RecommendError("give new items as vectors (--new-items) or as features (--new-items-features), not both")
     if new_items is not None:
         new_tokens, new_vectors = read_new_items(new_items, config, model, train)
+    elif new_item_features is not None:
+        new_tokens, new_vectors = read_new_items(new_item_features, config, model, train, features=True)
     history = [train] + ([valid_data.dataset] if exclude == "train_valid" else [])
     excluded = _history(history, train.user_num, train.item_num)
     ids, items, scores = top_k(model, train, excluded, user_ids(train, users), topk, batch_size, progress,
@@ -147,29 +153,74 @@ def text_path_problem(model):
     return None if reason is None else f"{type(model).__name__} cannot score an item from its text: {reason}"
 
 
-def read_new_items(path, config, model, train):
-    r"""``(tokens, vectors as a float tensor)`` of the new items in the npz ``path``, checked against
-    the model (a text path, the width and encoder of its vectors) and the dataset (new tokens)."""
+def encode_new_items(path, config):
+    r"""``(tokens, vectors)`` of the items of the RecBole atomic item file ``path``, their texts
+    rendered and encoded as ``python -m recbole_darec.embed`` did for the model's item vectors (the
+    fields and the encoder recorded in that file's sidecar)."""
+    from recbole_darec.data.dataset import DaRecDataset
+    from recbole_darec.data.llm_vectors import read_sidecar
+    from recbole_darec.embed import TextEncoder, encoder_digest
+    from recbole_darec.text import item_texts, read_atomic_file, table_texts
+
+    vector_file = DaRecDataset.vector_files(config)[1]
+    meta = read_sidecar(vector_file) or {}
+    encoder, fields = meta.get("encoder") or {}, (meta.get("fields") or {}).get("item")
+    if not encoder.get("path") or fields is None:
+        raise RecommendError(f"--new-items-features {path}: the model's item vectors {vector_file} record no "
+                             f"encoder and fields (no sidecar from python -m recbole_darec.embed), so it is unknown "
+                             f"how to turn text into their kind of vector; give --new-items vectors instead")
+    if not os.path.isdir(encoder["path"]) or encoder_digest(encoder["path"]) != encoder.get("files_sha256"):
+        raise RecommendError(f"--new-items-features {path}: the encoder that made {vector_file} is no longer at "
+                             f"{encoder['path']} as it was (missing or changed files)")
+    iid = config["ITEM_ID_FIELD"]
+    try:
+        types, frame = read_atomic_file(path)
+    except (OSError, ValueError) as error:
+        raise RecommendError(f"--new-items-features {path}: not a readable atomic item file ({error})") from None
+    missing = [name for name in [iid, *fields] if name not in types]
+    if missing:
+        raise RecommendError(f"--new-items-features {path}: no field(s) {missing}; the model's item texts were "
+                             f"made from {iid} and {fields}")
+    tokens = frame[iid].astype(str).str.strip().tolist()
+    texts = item_texts(tokens, table_texts(frame, types, iid, fields, config["seq_separator"] or " "), iid)
+    vectors = TextEncoder(encoder["path"], device="cpu", max_length=encoder.get("max_length")).encode(texts)
+    return np.asarray(tokens), vectors
+
+
+def read_new_items(path, config, model, train, features=False):
+    r"""``(tokens, vectors as a float tensor)`` of the new items in the npz ``path`` (or, with
+    ``features``, the atomic item file ``path`` encoded as the model's item vectors were), checked
+    against the model (a text path, the width and encoder of its vectors) and the dataset (new tokens)."""
     import torch
 
     from recbole_darec.data.dataset import DaRecDataset
-    from recbole_darec.data.llm_vectors import LLMVectorError, check_same_encoder, read_npz_with_sidecar
+    from recbole_darec.data.llm_vectors import (
+        LLMVectorError,
+        check_same_encoder,
+        check_vectors,
+        read_npz_with_sidecar,
+    )
 
+    option = "--new-items-features" if features else "--new-items"
     problem = text_path_problem(model)
     if problem:
-        raise RecommendError(f"--new-items {path}: {problem}")
+        raise RecommendError(f"{option} {path}: {problem}")
     try:
-        tokens, vectors, _ = read_npz_with_sidecar(path)  # NaN, duplicate tokens, shape: refused here
-        check_same_encoder(path, DaRecDataset.vector_files(config)[1])
+        if features:
+            tokens, vectors = encode_new_items(path, config)
+            vectors = check_vectors(path, tokens, vectors)
+        else:
+            tokens, vectors, _ = read_npz_with_sidecar(path)  # NaN, duplicate tokens, shape: refused here
+            check_same_encoder(path, DaRecDataset.vector_files(config)[1])
     except LLMVectorError as error:
-        raise RecommendError(f"--new-items: {error}") from None
+        raise RecommendError(f"{option}: {error}") from None
     if vectors.shape[1] != model.llm_dim:
-        raise RecommendError(f"--new-items {path}: vectors of width {vectors.shape[1]}, but "
+        raise RecommendError(f"{option} {path}: vectors of width {vectors.shape[1]}, but "
                              f"{type(model).__name__} was trained on vectors of width {model.llm_dim}")
     known = train.field2token_id[train.iid_field]
     clash = [str(t) for t in tokens if str(t) in known]
     if clash:
-        raise RecommendError(f"--new-items {path}: {len(clash)} token(s) are items the dataset already has, e.g. "
+        raise RecommendError(f"{option} {path}: {len(clash)} token(s) are items the dataset already has, e.g. "
                              f"{', '.join(repr(t) for t in clash[:5])}; new items need new tokens")
     return [str(t) for t in tokens], torch.from_numpy(vectors)
 
@@ -223,13 +274,16 @@ def main(argv=None):
     parser.add_argument("--batch-size", type=int, default=256, help="users scored at once")
     parser.add_argument("--new-items", help="npz of vectors (tokens, vectors) of items unseen in training, "
                                             "ranked beside the known ones by a model that scores from text")
+    parser.add_argument("--new-items-features", help="a RecBole atomic item file of new items (the fields the "
+                                                     "model's item texts were made from), encoded as those were")
     parser.add_argument("--output", required=True, help="the CSV to write")
     args = parser.parse_args(argv)
     sys.argv = sys.argv[:1]  # RecBole's Config parses the command line; keep ours out of it
     try:
         users = args.users if args.users == "all" else read_user_tokens(args.users)
         rows = recommend(args.model_file, users=users, topk=args.topk, exclude=args.exclude,
-                         batch_size=args.batch_size, new_items=args.new_items, progress=True)
+                         batch_size=args.batch_size, new_items=args.new_items,
+                         new_item_features=args.new_items_features, progress=True)
         write_csv(args.output, rows)
     except RecommendError as error:
         parser.exit(2, f"error: {error}\n")

@@ -11,6 +11,7 @@ from recbole.quick_start import load_data_and_model, run_recbole
 from recbole.utils.case_study import full_sort_topk
 
 from conftest import tiny_config, write_tiny_dataset
+from test_embed import root, tiny_encoder  # noqa: F401  (fixtures)
 
 from recbole_darec import recommend as rec
 
@@ -220,3 +221,29 @@ def test_bad_new_item_files_are_refused(trained_alpharec, tmp_path):
         path = _new_items(tmp_path / f"bad{number}.npz", tokens, vectors)
         with pytest.raises(rec.RecommendError, match=message):
             rec.recommend(loaded=loaded, new_items=path)
+
+
+def test_new_items_given_by_their_features_are_encoded_as_the_models_items_were(root, tiny_encoder):
+    from test_embed import embed_argv
+
+    from recbole_darec.embed import run_embed
+
+    run_embed(embed_argv(root, tiny_encoder))  # tiny's vectors, 16-d, with their sidecars
+    run_recbole(model="AlphaRec", dataset="tiny", config_dict=tiny_config(root, epochs=1, n_layers=0))
+    (checkpoint,) = glob.glob(os.path.join(str(root), "saved", "AlphaRec-*.pth"))
+    loaded = load_data_and_model(checkpoint)
+    # A new item described exactly as known item i7 is: the same text, so the same vector and score.
+    lines = open(os.path.join(str(root), "tiny", "tiny.item")).read().splitlines()
+    i7 = next(line for line in lines if line.startswith("i7\t"))
+    features = root / "new.item"
+    features.write_text(lines[0] + "\n" + i7.replace("i7\t", "twin-of-i7\t", 1) + "\n")
+    rows = rec.recommend(loaded=loaded, users=["u1", "u2"], topk=50, exclude="train",
+                         new_item_features=str(features))
+    for user, ranked in _by_user(rows).items():
+        scores = {item: score for _, item, score in ranked}
+        if "i7" in scores:
+            assert scores["twin-of-i7"] == pytest.approx(scores["i7"], abs=1e-5)
+    assert any("i7" in {i for _, i, _ in ranked} for ranked in _by_user(rows).values())
+    features.write_text("item_id:token\tyear:token\ntwin\t1999\n")
+    with pytest.raises(rec.RecommendError, match=r"no field\(s\) \['title', 'genre'\]"):
+        rec.recommend(loaded=loaded, new_item_features=str(features))
