@@ -63,11 +63,12 @@ STRING_COLUMNS = ("model", "vectors")
 
 
 @contextlib.contextmanager
-def watch_training(before=None):
+def watch_training(before=None, progress=None):
     r"""Count the epochs RecBole's ``Trainer.fit`` trains and find the epoch of the best validation
     score (``run_recbole`` returns neither). Patches the base class, so every trainer that calls
     ``super()._train_epoch`` / ``_valid_epoch`` (SGL's, DaRec's) is counted; restored on exit.
-    ``before``: what a resumed run had seen (``epochs``, ``best_epoch``, ``best``)."""
+    ``before``: what a resumed run had seen (``epochs``, ``best_epoch``, ``best``). ``progress``:
+    a label (``"DaRecLightGCN seed 1"``); each validation then prints one line under it."""
     from recbole.trainer import Trainer
 
     seen = {"epochs": 0, "best_epoch": None, "best": None, **(before or {})}
@@ -84,6 +85,9 @@ def watch_training(before=None):
         better = seen["best"] is None or (score >= seen["best"] if self.valid_metric_bigger else score <= seen["best"])
         if better:
             seen["best"], seen["best_epoch"] = score, seen["epochs"]
+        if progress:
+            print(f"  {progress}: epoch {seen['epochs']}, valid {self.valid_metric} {score:.4f} "
+                  f"(best {seen['best']:.4f} at epoch {seen['best_epoch']})", flush=True)
         return score, result
 
     Trainer._train_epoch, Trainer._valid_epoch = counted_train_epoch, tracked_valid_epoch
@@ -105,13 +109,13 @@ def progress_before(resume_file):
             "best": state["best_valid_score"], "seconds": state["fit_seconds"]}
 
 
-def train(model, dataset, seed, config_files, overrides, resume_dir=None, evaluate=None):
+def train(model, dataset, seed, config_files, overrides, resume_dir=None, evaluate=None, progress=False):
     r"""Train and test one model with ``run_recbole``; the run's row. With ``resume_dir`` the best
     checkpoint and a ``resume_file`` (recbole_darec/resume.py) live there, so that an interrupted
     run continues from its last validation when called again (the row then says after which
     epoch, and its seconds include the interrupted part's training); the caller removes the
     folder once the row is safe. ``evaluate(checkpoint file)`` adds its dict of metrics to the row
-    (the cold-start metrics of run_scripts/cold_start.py)."""
+    (the cold-start metrics of run_scripts/cold_start.py). ``progress`` prints a line per validation."""
     import recbole_darec  # noqa: F401
     from recbole.quick_start import run_recbole
 
@@ -129,7 +133,8 @@ def train(model, dataset, seed, config_files, overrides, resume_dir=None, evalua
 
     vectors = vectors_digest(model, dataset, config_files, seed, overrides)
     start = time.perf_counter()
-    with watch_training({k: v for k, v in before.items() if k != "seconds"}) as seen:
+    label = f"{model} seed {seed}" if progress else None
+    with watch_training({k: v for k, v in before.items() if k != "seconds"}, label) as seen:
         result = run_recbole(model=model, dataset=dataset, config_file_list=config_files, config_dict=config)
     seconds = time.perf_counter() - start + before.get("seconds", 0.0)
     row = {"model": model, "seed": seed, **result["test_result"], "best_valid": result["best_valid_score"],
@@ -215,7 +220,8 @@ def main():
                     continue
                 print(f"  {model} seed {seed}: the run in {partial} read other vectors, trained again",
                       flush=True)
-            rows.append(train(model, args.dataset, seed, config_files, overrides))
+            print(f"  {model} seed {seed}: training (one line per validation)", flush=True)
+            rows.append(train(model, args.dataset, seed, config_files, overrides, progress=True))
             _write_atomically(partial, lambda f: _write_csv(f, rows))
     command = "python run_scripts/demo.py " + " ".join(
         ["--seeds", *map(str, args.seeds), "--models", *args.models]

@@ -81,6 +81,22 @@ def test_each_run_records_epochs_trained_and_the_best_validation_epoch(tmp_path)
     assert (Trainer._train_epoch, Trainer._valid_epoch) == originals  # the patch is undone
 
 
+def test_the_demo_prints_one_line_per_validation(tmp_path, capsys):
+    sys.path.insert(0, os.path.join(REPO, "run_scripts"))
+    import demo
+
+    write_tiny_dataset(str(tmp_path))
+    config = os.path.join(str(tmp_path), "tiny.yaml")
+    with open(config, "w") as f:
+        yaml.safe_dump(tiny_config(tmp_path, epochs=6, eval_step=2), f)
+    row = demo.train("LightGCN", "tiny", 7, [config], {}, progress=True)
+    lines = [line for line in capsys.readouterr().out.splitlines() if "valid ndcg@5" in line]
+    assert [line.split(",")[0].strip() for line in lines] == [f"LightGCN seed 7: epoch {e}" for e in (2, 4, 6)]
+    assert lines[-1].endswith(f"(best {row['best_valid']:.4f} at epoch {row['best_epoch']})")
+    demo.train("LightGCN", "tiny", 7, [config], {})  # grids stay quiet
+    assert "valid ndcg@5" not in capsys.readouterr().out
+
+
 def test_a_changed_setting_is_run_again(tmp_path):
     write_tiny_dataset(str(tmp_path))
     config = os.path.join(str(tmp_path), "tiny.yaml")
