@@ -18,7 +18,7 @@ class BuildWithAutoload(build_py):
 # Every pin is explained in docs/install.md.
 INSTALL_REQUIRES = [
     "recbole==1.2.1",
-    "torch>=2.0",
+    "torch>=2.1",                # sparse_coo_tensor(is_coalesced=...) (rlmreclightgcn.py) needs 2.1
     "numpy>=1.24,<2",            # ray 2.6.3 (RecBole's pin) is built against numpy 1.x
     "scipy>=1.10",               # scipy >= 1.13 works through recbole_darec.compat
     "pandas>=2.0,<3",            # pandas 3 makes RecBole's chained inplace fills no-ops
