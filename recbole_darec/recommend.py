@@ -83,6 +83,7 @@ def top_k(model, train_dataset, excluded, users, k, batch_size=256, progress=Fal
     n_candidates = n_items - 1 + (0 if new_vectors is None else len(new_vectors))
     if not 0 < k <= n_candidates:
         raise RecommendError(f"topk must be between 1 and {n_candidates} (the items to rank), got {k}")
+    was_training = model.training
     model.eval()
     users = torch.as_tensor(users, dtype=torch.long)
     items, scores = [], []
@@ -101,6 +102,7 @@ def top_k(model, train_dataset, excluded, users, k, batch_size=256, progress=Fal
             best = torch.topk(batch_scores, k, dim=1)
             items.append(best.indices)
             scores.append(best.values)
+    model.train(was_training)  # a model served from memory is left as it was given
     return users, torch.cat(items), torch.cat(scores)
 
 
@@ -199,6 +201,7 @@ def read_new_items(path, config, model, train, features=False):
         check_same_encoder,
         check_vectors,
         read_npz_with_sidecar,
+        read_sidecar,
     )
 
     option = "--new-items-features" if features else "--new-items"
@@ -210,8 +213,16 @@ def read_new_items(path, config, model, train, features=False):
             tokens, vectors = encode_new_items(path, config)
             vectors = check_vectors(path, tokens, vectors)
         else:
-            tokens, vectors, _ = read_npz_with_sidecar(path)  # NaN, duplicate tokens, shape: refused here
-            check_same_encoder(path, DaRecDataset.vector_files(config)[1])
+            tokens, vectors, meta = read_npz_with_sidecar(path)  # NaN, duplicate tokens, shape: refused here
+            model_vectors = DaRecDataset.vector_files(config)[1]
+            model_meta = read_sidecar(model_vectors) or {}
+            if model_meta.get("encoder") and not (meta or {}).get("encoder"):
+                raise RecommendError(
+                    f"{option} {path}: no sidecar records its encoder, while the model's item vectors "
+                    f"{model_vectors} were made by {model_meta['encoder'].get('name') or model_meta['encoder'].get('path')}; "
+                    f"vectors of another encoder of the same width would be ranked silently. Make them with "
+                    f"python -m recbole_darec.embed, or give --new-items-features")
+            check_same_encoder(path, model_vectors)
     except LLMVectorError as error:
         raise RecommendError(f"{option}: {error}") from None
     if vectors.shape[1] != model.llm_dim:

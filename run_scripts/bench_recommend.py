@@ -11,6 +11,7 @@ Prints a markdown table: users, items ranked, seconds (mean ± std over the repe
 
 import argparse
 import os
+import shutil
 import sys
 import tempfile
 import time
@@ -63,6 +64,8 @@ def main(argv=None):
         items = train.item_num - 1 + (args.new_items if new_items else 0)
         spread = np.std(seconds, ddof=1) if len(seconds) > 1 else 0.0
         print(f"| {label} | {users} | {items} | {np.mean(seconds):.2f} ± {spread:.2f} |")
+    if len(cases) > 1:
+        shutil.rmtree(os.path.dirname(cases[1][1]), ignore_errors=True)
 
 
 if __name__ == "__main__":

@@ -49,8 +49,10 @@ def evaluator(k):
 
         _, model, _, train_data, valid_data, test_data = load_data_and_model(checkpoint)
         metrics = cold_warm_all(model, train_data, valid_data, test_data, k=k)
-        return {f"{kind} {name}": value for kind, found in metrics.items() for name, value in found.items()
-                if value is not None}
+        text_path = metrics.pop("text_path")
+        row = {f"{kind} {name}": value for kind, found in metrics.items() for name, value in found.items()
+               if value is not None}
+        return {**row, "text path": int(text_path)}
     return evaluate
 
 
@@ -60,14 +62,15 @@ def report(command, runs, specs, seeds, k):
              f"Seeds: {seeds}. Test metrics of the best-validation checkpoint, mean ± std over seeds; one full "
              f"ranking per test user (training and validation items masked), the ground truth restricted "
              f"to its cold / warm test items (recbole_darec/experiments/cold_start.py).", "",
-             "| model | runs | " + " | ".join(columns) + " |", "|---" * (len(columns) + 2) + "|"]
+             "| model | cold items ranked by | runs | " + " | ".join(columns) + " |", "|---" * (len(columns) + 3) + "|"]
     pop_cold = None
     cold_recall = {}
     for spec in specs:
         mine = [r for r in runs if r["spec"] == spec and r["seed"] in seeds]
         if not mine:
-            lines.append(f"| {spec} | 0 |" + " |" * len(columns))
+            lines.append(f"| {spec} | | 0 |" + " |" * len(columns))
             continue
+        ranked_by = "its text" if all(r.get("text path") for r in mine) else "its untrained row / popularity"
         cells = []
         for column in columns:
             values = [r[column] for r in mine if column in r]
@@ -75,7 +78,7 @@ def report(command, runs, specs, seeds, k):
             cells.append("" if mean is None else f"{mean:.4f} ± {std:.4f}" if len(values) > 1 else f"{mean:.4f}")
             if column == f"cold recall@{k}" and mean is not None:
                 cold_recall[spec] = mean
-        lines.append(f"| {spec} | {len(mine)} | " + " | ".join(cells) + " |")
+        lines.append(f"| {spec} | {ranked_by} | {len(mine)} | " + " | ".join(cells) + " |")
     pop_cold = cold_recall.get("Pop")
     if pop_cold is not None:
         lines += ["", f"Cold Recall@{k} against Pop's ({pop_cold:.4f}; the target for a model that reads text is 3x):", ""]

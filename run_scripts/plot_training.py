@@ -49,7 +49,7 @@ def draw(curves, title, output):
     for axis, (name, (steps, values)) in zip(axes.flat, curves.items()):
         axis.plot(steps, values, marker="o" if name == "validation score" else None, markersize=3)
         axis.set_title(name, fontsize=9)
-        axis.set_xlabel("epoch" if name != "validation score" else "evaluation", fontsize=8)
+        axis.set_xlabel("epoch", fontsize=8)
         axis.tick_params(labelsize=7)
     for axis in list(axes.flat)[len(curves):]:
         axis.axis("off")

@@ -102,3 +102,21 @@ def test_the_command_line(tmp_path, capsys):
     assert datasets_main.main(["cold", "--dataset", "tiny", "--data_path", str(tmp_path),
                                "--out", str(tmp_path / "out")]) == 2  # exists: --force needed
     assert "exists; pass --force" in capsys.readouterr().err
+
+
+def test_warm_users_are_split_as_recbole_splits_them():
+    from recbole.data.dataset import Dataset
+
+    totals = list(range(1, 60))
+    train, valid, test = cold.recbole_split_counts(totals)
+    for n, a, b, c in zip(totals, train, valid, test):
+        ends = Dataset._calcu_split_ids(None, n, list(cold.WARM_RATIOS))
+        assert (a, b, c) == (ends[0], ends[1] - ends[0], n - ends[1]), n
+
+
+def test_item_features_that_miss_an_item_are_refused(tmp_path):
+    write_tiny_dataset(str(tmp_path))
+    (tmp_path / "tiny" / "tiny.item").write_text("item_id:token\ttitle:token_seq\n" +
+                                                 "".join(f"i{i}\tfilm {i}\n" for i in range(48)))
+    with pytest.raises(DatasetImportError, match=r"tiny.item: no row for 2 item\(s\) of the interactions, e.g. \['i48', 'i49'\]"):
+        _split(tmp_path)

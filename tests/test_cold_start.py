@@ -46,7 +46,7 @@ def test_all_is_recboles_own_test_metric_and_cold_items_never_trained(tmp_path, 
     assert metrics["all"]["recall@5"] == pytest.approx(result["test_result"]["recall@5"], abs=6e-5)
     assert metrics["all"]["ndcg@5"] == pytest.approx(result["test_result"]["ndcg@5"], abs=6e-5)
     assert metrics["cold"]["users"] > 0 and metrics["warm"]["users"] > 0
-    assert not cold_start.text_path(model)
+    assert not cold_start.text_path(model) and metrics["text_path"] is False
 
 
 def test_a_model_with_a_text_path_scores_the_cold_items_through_it(tmp_path, monkeypatch):
@@ -58,7 +58,7 @@ def test_a_model_with_a_text_path_scores_the_cold_items_through_it(tmp_path, mon
     monkeypatch.setattr(type(model), "scores_from_text",
                         lambda self, users, vectors: torch.full((len(users), len(vectors)), 1e6))
     metrics = cold_start.cold_warm_all(model, train_data, valid_data, test_data, k=5)
-    assert metrics["warm"]["recall@5"] == 0.0 and metrics["cold"]["recall@5"] > 0
+    assert metrics["warm"]["recall@5"] == 0.0 and metrics["cold"]["recall@5"] > 0 and metrics["text_path"]
 
 
 def test_the_cold_start_grid_writes_its_table(tmp_path, monkeypatch):
@@ -81,6 +81,7 @@ def test_the_cold_start_grid_writes_its_table(tmp_path, monkeypatch):
     script.main(argv)
     report = open(output + "-tinycold.md").read()
     assert report.startswith("# Cold-start") and "Command: `python run_scripts/cold_start.py --dataset tinycold" in report
-    assert "| Pop | 1 | " in report and "| AlphaRec | 1 | " in report and "- AlphaRec: " in report
+    assert "| Pop | its untrained row / popularity | 1 | " in report and "| AlphaRec | its text | 1 | " in report
+    assert "- AlphaRec: " in report
     script.main(argv)  # every cell done: nothing trains again
     assert len(open(output + "-tinycold.runs.csv").read().splitlines()) == 3

@@ -244,6 +244,10 @@ def test_new_items_given_by_their_features_are_encoded_as_the_models_items_were(
         if "i7" in scores:
             assert scores["twin-of-i7"] == pytest.approx(scores["i7"], abs=1e-5)
     assert any("i7" in {i for _, i, _ in ranked} for ranked in _by_user(rows).values())
+    # Vectors with no record of their encoder, beside a model whose vectors have one: refused.
+    bare = _new_items(root / "bare.npz", ["n1"], np.ones((1, 16)))
+    with pytest.raises(rec.RecommendError, match="no sidecar records its encoder"):
+        rec.recommend(loaded=loaded, new_items=bare)
     features.write_text("item_id:token\tyear:token\ntwin\t1999\n")
     with pytest.raises(rec.RecommendError, match=r"no field\(s\) \['title', 'genre'\]"):
         rec.recommend(loaded=loaded, new_item_features=str(features))

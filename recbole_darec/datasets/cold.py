@@ -6,10 +6,12 @@ r"""A cold-start split: a share of the items has no training interaction at all.
 Reads the atomic files of ``DATA_PATH/NAME/`` (``NAME.inter``, or the benchmark parts
 ``NAME.train/valid/test.inter``, merged), draws ``round(item_ratio x items)`` items with the seed
 and sends every interaction of theirs to validation or test (each with probability 1/2, from the
-same seed). The other (warm) interactions keep a per-user random 8:1:1 split. Writes
+same seed). The other (warm) interactions keep a per-user random 8:1:1 split, counted as RecBole
+counts its own (:func:`recbole_split_counts`). Writes
 ``OUT/NAME-cold/`` with ``NAME-cold.train/valid/test.inter`` (the source's columns and lines,
 used with ``benchmark_filename: [train, valid, test]``), a copy of ``NAME.item`` / ``NAME.user``
-under the new name (the item features cover every item, cold ones included: the encoder reads them),
+under the new name (the item features must cover every item, cold ones included: the encoder
+reads them; a ``.item`` file that misses one is refused),
 and ``NAME-cold.cold.json``, which records the source files' sha256, the ratio, the seed and the
 cold items. Everything is checked before anything is written; the folder appears whole or not
 at all. Vectors are not copied: ``python -m recbole_darec.embed --dataset NAME-cold`` encodes the
@@ -73,6 +75,17 @@ def read_interactions(folder, dataset):
     return header, lines, users, items, files
 
 
+def read_tokens(path, field):
+    r"""The values of column ``field`` of an atomic file (its header names ``field:token``)."""
+    with open(path, encoding="utf-8") as f:
+        header = f.readline().rstrip("\n").split("\t")
+        names = [name.split(":")[0] for name in header]
+        if field not in names:
+            raise DatasetImportError(f"{path}: no {field} column (header {header})")
+        column = names.index(field)
+        return [line.rstrip("\n").split("\t")[column] for line in f if line.strip()]
+
+
 def cold_split(users, items, item_ratio, seed):
     r"""``(part per interaction: 0 train / 1 valid / 2 test, sorted cold item tokens)``."""
     rng = np.random.default_rng(seed)
@@ -87,11 +100,27 @@ def cold_split(users, items, item_ratio, seed):
     order = warm[np.lexsort((rng.random(len(warm)), users[warm]))]
     _, starts, group, counts = np.unique(users[order], return_index=True, return_inverse=True, return_counts=True)
     position = np.arange(len(order)) - starts[group]
-    n_valid = np.round(WARM_RATIOS[1] * counts).astype(np.int64)[group]
-    n_test = np.round(WARM_RATIOS[2] * counts).astype(np.int64)[group]
-    n_train = counts[group] - n_valid - n_test
+    n_train, n_valid, n_test = recbole_split_counts(counts)
+    n_train, n_valid = n_train[group], n_valid[group]
     part[order] = np.where(position < n_train, 0, np.where(position < n_train + n_valid, 1, 2))
     return part, cold_items
+
+
+def recbole_split_counts(totals):
+    r"""(train, valid, test) counts per user, as RecBole 1.2.1's ``_calcu_split_ids`` computes them
+    for ``WARM_RATIOS``: each part's share rounded down, the rest to training, then a user whose
+    test (then validation) share is between 0 and 1 interaction gets one, while training keeps two."""
+    totals = np.asarray(totals, dtype=np.int64)
+    counts = [None] + [np.floor(ratio * totals).astype(np.int64) for ratio in WARM_RATIOS[1:]]
+    counts[0] = totals - counts[1] - counts[2]
+    stopped = np.zeros(len(totals), dtype=bool)
+    for part in (2, 1):  # RecBole walks the ratios from the last
+        stopped |= counts[0] <= 1
+        share = WARM_RATIOS[part] * totals
+        bump = ~stopped & (share > 0) & (share < 1)
+        counts[part] = counts[part] + bump
+        counts[0] = counts[0] - bump
+    return counts
 
 
 def _sha256(path):
@@ -120,6 +149,13 @@ def build_cold(dataset, item_ratio, seed, name=None, data_path=None, out="datase
                                  f"{int((part == 0).sum())} training interactions; both must be > 0")
     features = [os.path.join(folder, f"{dataset}.{kind}") for kind in ("item", "user")]
     features = [path for path in features if os.path.isfile(path)]
+    item_file = os.path.join(folder, f"{dataset}.item")
+    if os.path.isfile(item_file):
+        described = set(read_tokens(item_file, "item_id"))
+        missing = sorted(set(items.tolist()) - described)
+        if missing:
+            raise DatasetImportError(f"{item_file}: no row for {len(missing)} item(s) of the interactions, e.g. "
+                                     f"{missing[:5]}; every item, cold ones above all, needs its text")
     record = {
         "source": {os.path.basename(p): {"path": os.path.abspath(p), "sha256": _sha256(p)} for p in files + features},
         "item_ratio": item_ratio, "seed": seed, "warm_ratios": list(WARM_RATIOS),

@@ -7,7 +7,9 @@ never ranked; a model with a text path (``item_rows_from_text``, the interface `
 --new-items`` uses) scores the cold items from their language vectors, any other model with the
 rows it has for them (untrained ID rows). From that one top-K list, for each user:
 
-* ``all``: the user's test items are the ground truth, as RecBole's own test metrics;
+* ``all``: the user's test items are the ground truth (RecBole's own test metric for a model
+  without a text path; a model with one ranked its cold items with ``full_sort_predict`` during
+  validation and early stopping, and with the text path here);
 * ``cold`` / ``warm``: only the user's cold / warm test items are;
 
 Recall@K = hits in the top K / size of the ground truth; NDCG@K = sum over the hits of
@@ -43,7 +45,8 @@ def ranking_metrics(top, truth, k):
 
 
 def cold_warm_all(model, train_data, valid_data, test_data, k=20, batch_size=256):
-    r"""``{"cold": {"recall@K", "ndcg@K", "users"}, "warm": ..., "all": ...}`` on the test split."""
+    r"""``{"cold": {"recall@K", "ndcg@K", "users"}, "warm": ..., "all": ..., "text_path": bool}`` on
+    the test split; ``text_path``: whether the cold items were scored through the text path."""
     train, valid, test = train_data.dataset, valid_data.dataset, test_data.dataset
     uid, iid, n_items = train.uid_field, train.iid_field, train.item_num
     cold = cold_items(train)
@@ -79,5 +82,7 @@ def cold_warm_all(model, train_data, valid_data, test_data, k=20, batch_size=256
                         sums[kind][0] += found[0]
                         sums[kind][1] += found[1]
                         sums[kind][2] += 1
-    return {kind: {f"recall@{k}": r / n if n else None, f"ndcg@{k}": g / n if n else None, "users": n}
-            for kind, (r, g, n) in sums.items()}
+    metrics = {kind: {f"recall@{k}": r / n if n else None, f"ndcg@{k}": g / n if n else None, "users": n}
+               for kind, (r, g, n) in sums.items()}
+    metrics["text_path"] = bool(use_text)
+    return metrics
