@@ -300,7 +300,8 @@ def text_contribution(runs_by_variant):
 def report(args, command, runs, dataset, keyed):
     lines = [f"# DaRec's claim on {dataset}: base, RLMRec-Con, RLMRec-Gen, DaRec and its ablations", "",
              f"Command: `{command}`", "",
-             f"Seeds: {args.seeds}. Machine: {os.cpu_count()} CPU cores. Date: {datetime.date.today()}. Config: "
+             f"Seeds asked: {args.seeds} (each row's runs column counts the seeds it finished). Machine: "
+             f"{os.cpu_count()} CPU cores. Date: {datetime.date.today()}. Config: "
              + ", ".join(os.path.relpath(f, REPO) for f in args.config[dataset])
              + ". Test metrics of the best-validation checkpoint, mean ± std over seeds; p: two-sided paired "
                f"t-test across seeds ({len(args.seeds) - 1} degrees of freedom with {len(args.seeds)} seeds: "
