@@ -33,3 +33,9 @@ def atomic_write_text(path, write):
         text.detach()  # the binary file is atomic_write's to close
 
     atomic_write(path, write_binary)
+
+
+def save_figure(figure, path, dpi=120):
+    r"""A matplotlib ``figure`` as a PNG at ``path`` (folders made), through :func:`atomic_write`."""
+    os.makedirs(os.path.dirname(os.path.abspath(path)), exist_ok=True)
+    atomic_write(path, lambda f: figure.savefig(f, format="png", dpi=dpi))

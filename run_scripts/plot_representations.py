@@ -21,17 +21,6 @@ PARTS = (("cf_shared", "collaborative, shared"), ("cf_specific", "collaborative,
          ("llm_shared", "language, shared"), ("llm_specific", "language, specific"))
 
 
-def collaborative_tables(model):
-    r"""E^C as the model aligns it: its clean propagation, before any ``darec_score`` representation."""
-    from recbole_darec.model.darecbpr import DaRecBPR
-    from recbole_darec.model.llm_aligned_recommender import LLMAlignedRecommender
-
-    if isinstance(model, DaRecBPR):
-        return model.user_embedding.weight, model.item_embedding.weight
-    args = (model.train_graph,) if hasattr(model, "train_graph") else ()
-    return LLMAlignedRecommender.forward(model, *args)
-
-
 def parts(model, rows, seed=0):
     r"""``{part: (rows x d_s) array}`` for ``rows`` random users and items, and their kinds
     (``"user"`` / ``"item"``)."""
@@ -46,7 +35,7 @@ def parts(model, rows, seed=0):
         raise SystemExit("--model-file: trained with darec_disentangle: False, so it has no specific parts")
     model.eval()
     with torch.no_grad():
-        users, items = collaborative_tables(model)
+        users, items = model.clean_tables()
         cf = torch.cat([users, items])
         candidates = model.alignable_rows.cpu().numpy()
         pick = np.random.default_rng(seed).choice(candidates, size=min(rows, len(candidates)), replace=False)
@@ -92,11 +81,10 @@ def draw(drawn, kinds, method, seed, output, title):
     axis.set_yticks([])
     axis.legend(fontsize=7, markerscale=2, loc="best")
     figure.tight_layout()
-    os.makedirs(os.path.dirname(os.path.abspath(output)), exist_ok=True)
-    temporary = output + ".tmp.png"
-    figure.savefig(temporary, dpi=120)
+    from recbole_darec.files import save_figure
+
+    save_figure(figure, output)
     plt.close(figure)
-    os.replace(temporary, output)
 
 
 def main(argv=None):

@@ -14,6 +14,9 @@ import argparse
 import os
 import sys
 
+REPO = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
+sys.path.insert(0, REPO)
+
 VALID_TAG = "Vaild_score"  # sic: RecBole's spelling
 
 
@@ -55,11 +58,10 @@ def draw(curves, title, output):
         axis.axis("off")
     figure.suptitle(title, fontsize=10)
     figure.tight_layout()
-    os.makedirs(os.path.dirname(os.path.abspath(output)), exist_ok=True)
-    temporary = output + ".tmp.png"
-    figure.savefig(temporary, dpi=120)
+    from recbole_darec.files import save_figure
+
+    save_figure(figure, output)
     plt.close(figure)
-    os.replace(temporary, output)
 
 
 def main(argv=None):

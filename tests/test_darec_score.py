@@ -16,7 +16,6 @@ from test_aligned_tables import aligned_tables
 
 from recbole_darec import DaRecBPR
 from recbole_darec.model.contrastive import info_nce
-from recbole_darec.model.llm_aligned_recommender import LLMAlignedRecommender
 
 BACKBONES = ["DaRecLightGCN", "DaRecSGL", "DaRecSimGCL", "DaRecBPR", "DaRecNGCF"]
 MODES = ["disentangled", "fused"]
@@ -89,10 +88,7 @@ def test_the_ranking_loss_trains_the_projectors_that_rank(tiny, name, mode):
 
 def _raw_tables(model):
     r"""E^C as the backbone computes it, without darec_score's representation."""
-    if isinstance(model, DaRecBPR):
-        return model.user_embedding.weight, model.item_embedding.weight
-    args = (model.train_graph,) if hasattr(model, "train_graph") else ()
-    return LLMAlignedRecommender.forward(model, *args)
+    return model.clean_tables()
 
 
 @pytest.mark.parametrize("name", BACKBONES)

@@ -16,18 +16,22 @@ from test_embed import root, tiny_encoder  # noqa: F401  (fixtures)
 from recbole_darec import recommend as rec
 
 
-@pytest.fixture(scope="module")
-def trained(tmp_path_factory):
-    root = tmp_path_factory.mktemp("recommend")
+def _trained(tmp_path_factory, model, **overrides):
+    root = tmp_path_factory.mktemp(f"recommend-{model}")
     here = os.getcwd()
     os.chdir(root)
     try:
         write_tiny_dataset(str(root))
-        run_recbole(model="LightGCN", dataset="tiny", config_dict=tiny_config(root, epochs=2))
-        (checkpoint,) = glob.glob(os.path.join(str(root), "saved", "LightGCN-*.pth"))
+        run_recbole(model=model, dataset="tiny", config_dict=tiny_config(root, epochs=2, **overrides))
+        (checkpoint,) = glob.glob(os.path.join(str(root), "saved", f"{model}-*.pth"))
         yield root, checkpoint, load_data_and_model(checkpoint)
     finally:
         os.chdir(here)
+
+
+@pytest.fixture(scope="module")
+def trained(tmp_path_factory):
+    yield from _trained(tmp_path_factory, "LightGCN")
 
 
 def _by_user(rows):
@@ -143,17 +147,8 @@ def test_a_checkpoint_that_does_not_fit_the_dataset_now_is_refused(trained, tmp_
 
 @pytest.fixture(scope="module")
 def trained_alpharec(tmp_path_factory):
-    root = tmp_path_factory.mktemp("recommend-alpharec")
-    here = os.getcwd()
-    os.chdir(root)
-    try:
-        write_tiny_dataset(str(root))
-        # No propagation: a user's row is then exactly the MLP of its input, which a new item can copy.
-        run_recbole(model="AlphaRec", dataset="tiny", config_dict=tiny_config(root, epochs=2, n_layers=0))
-        (checkpoint,) = glob.glob(os.path.join(str(root), "saved", "AlphaRec-*.pth"))
-        yield root, checkpoint, load_data_and_model(checkpoint)
-    finally:
-        os.chdir(here)
+    # No propagation: a user's row is then exactly the MLP of its input, which a new item can copy.
+    yield from _trained(tmp_path_factory, "AlphaRec", n_layers=0)
 
 
 def _new_items(path, tokens, vectors):

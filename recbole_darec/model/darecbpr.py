@@ -42,6 +42,9 @@ class DaRecBPR(DaRecRecommender, BPR):
         self.restore_item_e = None  # the tables change with this step
         return super().calculate_loss(interaction)
 
+    def clean_tables(self):
+        return self.user_embedding.weight, self.item_embedding.weight  # BPR aligns its tables themselves
+
     def ranking_tables(self):
         if self.restore_item_e is None:
             self.restore_item_e = self.ranking_rows(self.item_embedding.weight, self.item_rows)

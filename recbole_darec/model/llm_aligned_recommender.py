@@ -79,6 +79,12 @@ class LLMAlignedRecommender(LLMVectorInput):
             return is_clean_forward(args, kwargs)
         return not args and not kwargs
 
+    def clean_tables(self):
+        r"""E^C outside a training step: the clean propagation that ``calculate_loss`` aligns, before
+        any ``darec_score`` representation (SGL's over its training graph)."""
+        args = (self.train_graph,) if hasattr(self, "train_graph") else ()
+        return LLMAlignedRecommender.forward(self, *args)
+
     def collaborative_dim(self, config):
         r"""Width of the tables :meth:`collaborative_embeddings` returns."""
         return config["embedding_size"]
