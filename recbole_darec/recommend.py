@@ -32,7 +32,7 @@ class RecommendError(ValueError):
     r"""Bad input to :func:`recommend`: the message names the file or argument and what was expected."""
 
 
-def _history(datasets, n_users, n_items):
+def history_matrix(datasets, n_users, n_items):
     r"""A (users x items) sparse matrix of the items each user interacted with in ``datasets``
     (sparse: a dense mask of every user and item would not fit the larger datasets)."""
     import scipy.sparse as sp
@@ -40,6 +40,17 @@ def _history(datasets, n_users, n_items):
     users = np.concatenate([dataset.inter_feat[dataset.uid_field].numpy() for dataset in datasets])
     items = np.concatenate([dataset.inter_feat[dataset.iid_field].numpy() for dataset in datasets])
     return sp.csr_matrix((np.ones(len(users), dtype=bool), (users, items)), shape=(n_users, n_items))
+
+
+def mask_seen(scores, excluded, users):
+    r"""Set ``scores`` (len(users) x items, on the CPU) to -inf at the [PAD] item and at the items of
+    each user's row of the sparse ``excluded``; in place."""
+    import torch
+
+    scores[:, 0] = -torch.inf
+    seen = excluded[users.cpu().numpy()].tocoo()
+    scores[torch.from_numpy(seen.row).long(), torch.from_numpy(seen.col).long()] = -torch.inf
+    return scores
 
 
 def read_user_tokens(path):
@@ -93,9 +104,7 @@ def top_k(model, train_dataset, excluded, users, k, batch_size=256, progress=Fal
             batch = users[start:start + batch_size]
             interaction = Interaction({train_dataset.uid_field: batch}).to(model.device)
             batch_scores = model.full_sort_predict(interaction).view(len(batch), n_items).float().cpu()
-            batch_scores[:, 0] = -torch.inf
-            seen = excluded[batch.numpy()].tocoo()
-            batch_scores[torch.from_numpy(seen.row).long(), torch.from_numpy(seen.col).long()] = -torch.inf
+            mask_seen(batch_scores, excluded, batch)
             if new_vectors is not None:
                 new_scores = model.scores_from_text(batch.to(model.device), new_vectors.to(model.device))
                 batch_scores = torch.cat([batch_scores, new_scores.float().cpu()], dim=1)
@@ -131,7 +140,7 @@ def recommend(model_file=None, *, users="all", topk=20, exclude="train_valid", b
     elif new_item_features is not None:
         new_tokens, new_vectors = read_new_items(new_item_features, config, model, train, features=True)
     history = [train] + ([valid_data.dataset] if exclude == "train_valid" else [])
-    excluded = _history(history, train.user_num, train.item_num)
+    excluded = history_matrix(history, train.user_num, train.item_num)
     ids, items, scores = top_k(model, train, excluded, user_ids(train, users), topk, batch_size, progress,
                                new_vectors)
     user_tokens = train.field2id_token[train.uid_field]

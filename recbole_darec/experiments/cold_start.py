@@ -22,6 +22,8 @@ import numpy as np
 import torch
 from recbole.data.interaction import Interaction
 
+from recbole_darec.recommend import history_matrix, mask_seen, text_path_problem
+
 
 def cold_items(train_dataset):
     r"""Internal ids of the items with no training interaction ([PAD] excluded)."""
@@ -31,7 +33,7 @@ def cold_items(train_dataset):
 
 def text_path(model):
     r"""Whether ``model`` scores items from their language vectors alone."""
-    return callable(getattr(model, "item_rows_from_text", None)) and model.no_text_path is None
+    return text_path_problem(model) is None
 
 
 def ranking_metrics(top, truth, k):
@@ -54,10 +56,7 @@ def cold_warm_all(model, train_data, valid_data, test_data, k=20, batch_size=256
     truth = {}
     for user, item in zip(test.inter_feat[uid].tolist(), test.inter_feat[iid].tolist()):
         truth.setdefault(user, set()).add(item)
-    seen = {}
-    for dataset in (train, valid):
-        for user, item in zip(dataset.inter_feat[uid].tolist(), dataset.inter_feat[iid].tolist()):
-            seen.setdefault(user, []).append(item)
+    seen = history_matrix((train, valid), train.user_num, n_items)
     use_text = text_path(model) and len(cold)
     if use_text:
         cold_vectors = model.llm_vectors[model.n_users + torch.as_tensor(cold, device=model.llm_vectors.device)]
@@ -67,12 +66,10 @@ def cold_warm_all(model, train_data, valid_data, test_data, k=20, batch_size=256
     with torch.no_grad():
         for start in range(0, len(users), batch_size):
             batch = torch.as_tensor(users[start:start + batch_size], device=model.device)
-            scores = model.full_sort_predict(Interaction({uid: batch})).view(len(batch), n_items).float()
+            scores = model.full_sort_predict(Interaction({uid: batch})).view(len(batch), n_items).float().cpu()
             if use_text:
-                scores[:, torch.as_tensor(cold, device=scores.device)] = model.scores_from_text(batch, cold_vectors).float()
-            scores[:, 0] = -torch.inf
-            for row, user in enumerate(batch.tolist()):
-                scores[row, seen.get(user, [])] = -torch.inf
+                scores[:, torch.as_tensor(cold)] = model.scores_from_text(batch, cold_vectors).float().cpu()
+            mask_seen(scores, seen, batch)
             tops = torch.topk(scores, k, dim=1).indices.cpu().tolist()
             for user, top in zip(batch.tolist(), tops):
                 subsets = {"all": truth[user], "cold": truth[user] & cold_set, "warm": truth[user] - cold_set}

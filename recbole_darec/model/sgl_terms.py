@@ -48,7 +48,7 @@ from recbole.model.general_recommender.sgl import SGL
 from recbole_darec.config_checks import checked_bool, checked_choice
 from recbole_darec.model.layer_combination import checked_layer_combination, combine_layers
 from recbole_darec.model.rlmreclightgcn import drop_edges
-from recbole_darec.model.simgcl import REG_SCOPES, info_nce_against_all, table_l2
+from recbole_darec.model.simgcl import REG_SCOPES, ego_tables, info_nce_against_all, table_l2
 
 VIEW_SAMPLINGS = ("epoch", "step")
 
@@ -83,10 +83,7 @@ class SGLTerms(SGL):
         final = combine_layers(layers, self.layer_combination)
         return torch.split(final, [self.n_users, self.n_items], dim=0)
 
-    def regularised_tables(self):
-        r"""The (user, item) tables ``reg_scope: tables`` penalises: the ego tables (a DaRec model
-        ranking with another representation penalises that instead)."""
-        return self.user_embedding.weight, self.item_embedding.weight
+    regularised_tables = ego_tables
 
     def is_clean_forward(self, args, kwargs):
         r"""Whether ``forward(*args, **kwargs)`` propagates over the full training graph (what BPR

@@ -61,6 +61,12 @@ REG_SCOPES = ("batch", "tables")
 CL_NEGATIVES = ("batch", "all")
 
 
+def ego_tables(model):
+    r"""The (user, item) tables ``reg_scope: tables`` penalises (``regularised_tables``): the ego
+    tables; a DaRec model ranking with another representation penalises that instead."""
+    return model.user_embedding.weight, model.item_embedding.weight
+
+
 def table_l2(user_table, item_table):
     r"""Squared L2 norm of the whole user and item tables: RLMRec's ``reg_params``, a weight decay on
     every row at every step, on its SimGCL and SGL alike."""
@@ -113,10 +119,7 @@ class SimGCL(LightGCN):
         user_embeddings, item_embeddings = torch.split(final, [self.n_users, self.n_items])
         return user_embeddings, item_embeddings
 
-    def regularised_tables(self):
-        r"""The (user, item) tables ``reg_scope: tables`` penalises: the ego tables (a DaRec model
-        ranking with another representation penalises that instead)."""
-        return self.user_embedding.weight, self.item_embedding.weight
+    regularised_tables = ego_tables
 
     def is_clean_forward(self, args, kwargs):
         r"""Whether ``forward(*args, **kwargs)`` is the noise-free propagation (what BPR and
