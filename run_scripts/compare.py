@@ -167,9 +167,14 @@ def darec_row(variants):
     return None
 
 
+def anchor_kind(ours):
+    r"""``AlphaRec`` or ``DaRec``: which method the row every other is compared against is."""
+    return "AlphaRec" if ours.partition(":")[0] == "alpharec" else "DaRec"
+
+
 def anchor_name(backbone, ours):
-    r"""How tables and verdicts call the row every other is compared against."""
-    return ("AlphaRec" if ours.partition(":")[0] == "alpharec" else f"DaRec{backbone}") + own_settings(ours)
+    r"""How verdicts call the row every other is compared against."""
+    return ("AlphaRec" if anchor_kind(ours) == "AlphaRec" else f"DaRec{backbone}") + own_settings(ours)
 
 
 def own_settings(variant):
@@ -334,8 +339,7 @@ def report(args, command, runs, dataset, keyed):
                                  **{f"{m}_{k}": v for m in metrics for k, v in zip(("mean", "std"), stats[m])}})
         comparison = {m: compare(by_variant, m, ours=args.ours) for m in HEADLINE if m in metrics}
         if any(comparison.values()):
-            anchor = "AlphaRec" if args.ours.partition(":")[0] == "alpharec" else "DaRec"
-            lines += ["", f"{anchor} against each (relative difference of the means; paired t-test p):", "",
+            lines += ["", f"{anchor_kind(args.ours)} against each (relative difference of the means; paired t-test p):", "",
                       "| against | " + " | ".join(HEADLINE) + " |", "|---" * (len(HEADLINE) + 1) + "|"]
             rivals = [v for v in by_variant if v != args.ours]
             for rival in rivals:
