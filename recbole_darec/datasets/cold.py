@@ -25,6 +25,7 @@ import os
 import numpy as np
 
 from recbole_darec.datasets._files import DatasetImportError, write_dataset_folder, write_lines
+from recbole_darec.text import read_atomic_file, read_header
 
 WARM_RATIOS = (0.8, 0.1, 0.1)  # RecBole's default random split, per user
 PARTS = ("train", "valid", "test")
@@ -73,17 +74,6 @@ def read_interactions(folder, dataset):
     users = np.array([row[u] for row in fields])
     items = np.array([row[i] for row in fields])
     return header, lines, users, items, files
-
-
-def read_tokens(path, field):
-    r"""The values of column ``field`` of an atomic file (its header names ``field:token``)."""
-    with open(path, encoding="utf-8") as f:
-        header = f.readline().rstrip("\n").split("\t")
-        names = [name.split(":")[0] for name in header]
-        if field not in names:
-            raise DatasetImportError(f"{path}: no {field} column (header {header})")
-        column = names.index(field)
-        return [line.rstrip("\n").split("\t")[column] for line in f if line.strip()]
 
 
 def cold_split(users, items, item_ratio, seed):
@@ -151,7 +141,10 @@ def build_cold(dataset, item_ratio, seed, name=None, data_path=None, out="datase
     features = [path for path in features if os.path.isfile(path)]
     item_file = os.path.join(folder, f"{dataset}.item")
     if os.path.isfile(item_file):
-        described = set(read_tokens(item_file, "item_id"))
+        types = read_header(item_file)
+        if "item_id" not in types:
+            raise DatasetImportError(f"{item_file}: no item_id column (header fields {list(types)})")
+        described = set(read_atomic_file(item_file, fields=["item_id"])[1]["item_id"].str.strip())
         missing = sorted(set(items.tolist()) - described)
         if missing:
             raise DatasetImportError(f"{item_file}: no row for {len(missing)} item(s) of the interactions, e.g. "
