@@ -63,7 +63,6 @@ def report(command, runs, specs, seeds, k):
              f"ranking per test user (training and validation items masked), the ground truth restricted "
              f"to its cold / warm test items (recbole_darec/experiments/cold_start.py).", "",
              "| model | cold items ranked by | runs | " + " | ".join(columns) + " |", "|---" * (len(columns) + 3) + "|"]
-    pop_cold = None
     cold_recall = {}
     for spec in specs:
         mine = [r for r in runs if r["spec"] == spec and r["seed"] in seeds]
