@@ -14,6 +14,7 @@ from conftest import tiny_config, write_tiny_dataset
 from helpers import build, first_batch
 
 from recbole_darec import AlphaRec
+from recbole_darec.model import alpharec
 from recbole_darec.model.alpharec import alpharec_infonce
 
 
@@ -39,15 +40,15 @@ def test_recboles_entry_points_find_it_and_it_has_no_id_embeddings(tiny):
 
 
 def test_infonce_by_hand():
-    users = torch.tensor([[1.0, 0.0]])
-    positives = torch.tensor([[1.0, 0.0]])
-    negatives = torch.tensor([[[0.0, 1.0], [-1.0, 0.0]]])
-    # logits / tau 0.5: positive 2, negatives 0 and -2
+    # user (1, 0); positive (1, 0), negatives (0, 1) and (-1, 0): scores 1, 0, -1; / tau 0.5: 2, 0, -2
     expected = math.log(math.exp(2) + 1 + math.exp(-2)) - 2
-    assert alpharec_infonce(users, positives, negatives, 0.5).item() == pytest.approx(expected, rel=1e-6)
+    loss = alpharec_infonce(torch.tensor([1.0]), torch.tensor([[0.0, -1.0]]), 0.5)
+    assert loss.item() == pytest.approx(expected, rel=1e-6)
 
 
-def test_the_models_loss_is_infonce_over_normalised_rows_against_uniform_negatives(tiny):
+@pytest.mark.parametrize("items_per_negative", [10**6, 0], ids=["scores-all-items", "gathers-drawn-rows"])
+def test_the_models_loss_is_infonce_over_normalised_rows_against_uniform_negatives(tiny, monkeypatch, items_per_negative):
+    monkeypatch.setattr(alpharec, "FULL_SCORES_ITEMS_PER_NEGATIVE", items_per_negative)
     _, _, (train, _, _), model = build(tiny, model="AlphaRec", alpharec_negatives=7, alpharec_tau=0.3)
     batch = first_batch(train)
     torch.manual_seed(3)
