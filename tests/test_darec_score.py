@@ -159,6 +159,31 @@ def test_the_regulariser_penalises_the_rows_that_rank(tiny, name, reg_scope, mod
     assert penalty == pytest.approx(expected.item(), rel=1e-3)
 
 
+@pytest.mark.parametrize("name", ["DaRecLightGCN", "DaRecSGL", "DaRecSimGCL", "DaRecNGCF"])
+@pytest.mark.parametrize("mode", MODES)
+def test_the_ranking_loss_is_bpr_on_the_representation_projecting_only_the_rows_it_reads(tiny, name, mode):
+    deterministic = {"node_dropout": 0.0, "message_dropout": 0.0} if name == "DaRecNGCF" else {}
+    _, _, (train, _, _), model = build(tiny, model=name, darec_score=mode, train_batch_size=8, **deterministic)
+    model.reg_weight = 0.0
+    batch = first_batch(train)
+    projected = []
+    hook = model.darec.cf_specific.register_forward_hook(lambda module, inputs, output: projected.append(len(inputs[0])))
+    torch.manual_seed(0)
+    bpr = model.base_loss(batch)[0]
+    hook.remove()
+    ids = batch[model.USER_ID], batch[model.ITEM_ID], batch[model.NEG_ITEM_ID]
+    assert len(ids[0]) == 8 and model.n_users + model.n_items > 3 * 8
+    # users, positives, negatives, each distinct row once: not every user and item
+    assert projected == [len(torch.unique(side)) for side in ids]
+    with torch.no_grad():
+        users, items = _raw_tables(model)
+        users, items = model.ranking_rows(users, model.user_rows), model.ranking_rows(items, model.item_rows)
+        gaps = (users[ids[0]] * items[ids[1]]).sum(dim=1) - (users[ids[0]] * items[ids[2]]).sum(dim=1)
+        reduce = torch.sum if name == "DaRecSGL" else torch.mean  # RecBole's SGL sums BPR over the batch
+        expected = -reduce(torch.nn.functional.logsigmoid(gaps))
+    assert bpr.item() == pytest.approx(expected.item(), rel=1e-4)
+
+
 @pytest.mark.parametrize("name, term", [("DaRecSGL", 1), ("DaRecSimGCL", 1)])
 @pytest.mark.parametrize("mode", MODES)
 def test_the_backbones_contrastive_views_stay_on_its_own_tables(tiny, name, term, mode):
