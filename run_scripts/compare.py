@@ -96,6 +96,9 @@ def parse_args(argv=None):
     parser.add_argument("--reuse", nargs="+", default=[], metavar="RUNS_CSV",
                         help="runs files of reproduce.py: a run there of the same model, dataset, seed and "
                              "setting fingerprint counts as this cell's run and is copied, not retrained")
+    parser.add_argument("--anchor", metavar="VARIANT",
+                        help="the listed variant every other is compared against (default: darec, else the "
+                             "first darec:..., else alpharec the same way), e.g. an AlphaRec row beside DaRec")
     args, extra = parser.parse_known_args(argv)
     bad = [arg for arg in extra if not (arg.startswith("--") and "=" in arg)]
     if bad:
@@ -111,7 +114,11 @@ def parse_args(argv=None):
                 load_model_class(model)
             except (ValueError, ImportError) as error:
                 parser.error(f"--variants {variant!r}: {error}")
-    args.ours = darec_row(args.variants)
+    if args.anchor is not None and args.anchor not in args.variants:
+        parser.error(f"--anchor {args.anchor!r} is not one of --variants {args.variants}")
+    if args.anchor is not None and args.anchor.partition(":")[0] not in ("darec", "alpharec"):
+        parser.error(f"--anchor {args.anchor!r}: expected a darec or alpharec variant")
+    args.ours = args.anchor or darec_row(args.variants)
     if args.ours is None:
         parser.error("--variants must include darec or alpharec (or NAME:key=value, with settings of its "
                      "own): every comparison is against it")

@@ -171,6 +171,12 @@ def test_a_darec_row_with_settings_of_its_own_is_what_the_others_are_compared_ag
     assert compare.darec_row(["base", "alpharec:alpharec_tau=0.1", "darec"]) == "darec"
     assert compare.darec_row(["base", "alpharec:alpharec_tau=0.1", "con"]) == "alpharec:alpharec_tau=0.1"
     assert compare.rival_kind("darec", ours="alpharec") == "darec"
+    # --anchor picks it outright: AlphaRec's table beside a DaRec row.
+    argv = ["--backbones", "LightGCN", "--datasets", "tiny", "--config", f"tiny={config}"]
+    assert compare.parse_args(argv + ["--variants", "base", "darec", "alpharec", "--anchor", "alpharec"])[0].ours == "alpharec"
+    for anchor in ("alpharec:alpharec_tau=0.1", "base"):
+        with pytest.raises(SystemExit):
+            compare.parse_args(argv + ["--variants", "base", "darec", "alpharec", "base", "--anchor", anchor])
     assert compare.rival_kind("darec:llm_shuffle_seed=0", ours="darec") is None
     # Base runs made by reproduce.py without DaRec's keys, DaRec runs with darec_interval: all reused.
     base_setting = compare.setting_fingerprint([config], {"epochs": "1"})
