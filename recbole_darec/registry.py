@@ -23,26 +23,25 @@ import types
 import yaml
 
 
-def _autoload_beside_this_package():
-    r"""``recbole_darec_autoload`` from beside this package. Run from a working tree, the
-    interpreter may already hold an installed, older copy (imported at start-up by the ``.pth``
-    hook), whose model list would miss the working tree's new models."""
-    import importlib.util
-
-    import recbole_darec_autoload as imported
-
-    sibling = os.path.join(os.path.dirname(os.path.dirname(os.path.abspath(__file__))),
-                           "recbole_darec_autoload.py")
-    if not os.path.isfile(sibling) or os.path.samefile(imported.__file__, sibling):
-        return imported
-    spec = importlib.util.spec_from_file_location("recbole_darec_autoload", sibling)
-    module = importlib.util.module_from_spec(spec)
-    spec.loader.exec_module(module)
-    sys.modules["recbole_darec_autoload"] = module
-    return module
-
-
-MODEL_MODULES = _autoload_beside_this_package().MODEL_MODULES
+# name -> module: the one list of the models this package registers into RecBole. A process
+# that never imports us still finds them through recbole_darec_autoload, which knows no names.
+MODEL_MODULES = {
+    "SimGCL": "recbole_darec.model.simgcl",
+    "RLMRecLightGCN": "recbole_darec.model.rlmreclightgcn",
+    "RLMRecSGL": "recbole_darec.model.rlmrecsgl",
+    "DaRecLightGCN": "recbole_darec.model.dareclightgcn",
+    "DaRecSGL": "recbole_darec.model.darecsgl",
+    "DaRecSimGCL": "recbole_darec.model.darecsimgcl",
+    "DaRecBPR": "recbole_darec.model.darecbpr",
+    "DaRecNGCF": "recbole_darec.model.darecngcf",
+    "LightGCNCon": "recbole_darec.model.lightgcncon",
+    "LightGCNGen": "recbole_darec.model.lightgcngen",
+    "SGLCon": "recbole_darec.model.sglcon",
+    "SGLGen": "recbole_darec.model.sglgen",
+    "SimGCLCon": "recbole_darec.model.simgclcon",
+    "SimGCLGen": "recbole_darec.model.simgclgen",
+    "AlphaRec": "recbole_darec.model.alpharec",
+}
 
 OUR_MODEL_PROPERTIES = os.path.join(os.path.dirname(__file__), "properties", "model")
 
@@ -160,10 +159,11 @@ def register_model(model_class):
 
 
 def register_models():
-    r"""Register every model of this package (:data:`MODEL_MODULES`)."""
-    for name, module_name in MODEL_MODULES.items():
-        register_model(getattr(importlib.import_module(module_name), name))
+    r"""Register every model of this package (:data:`MODEL_MODULES`); {name: class}."""
+    models = {name: register_model(getattr(importlib.import_module(module_name), name))
+              for name, module_name in MODEL_MODULES.items()}
     _patch_model_lookup()
+    return models
 
 
 _RECBOLE_MODEL_PACKAGES = ("general_recommender", "context_aware_recommender", "sequential_recommender",

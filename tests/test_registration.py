@@ -78,9 +78,11 @@ def test_a_misspelt_model_name_is_named_not_reported_as_a_missing_lightgbm(name,
 
 
 def _find_in_fresh_process(code):
-    # No import of recbole_darec here: the installed recbole_darec.pth must be enough.
+    # No import of recbole_darec here: the installed recbole_darec.pth must be enough. PYTHONPATH
+    # makes the import it does at start-up find this working tree's recbole_darec_autoload.
+    env = dict(os.environ, PYTHONPATH=REPO)
     return subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, timeout=120,
-                          cwd=REPO)
+                          cwd=REPO, env=env)
 
 
 @pytest.mark.parametrize("name", ["DaRecLightGCN", "SimGCL", "DaRecNGCF"])
@@ -92,23 +94,21 @@ def test_a_process_that_never_imports_us_finds_our_models(name):
     assert completed.stdout.split()[-1] == f"recbole_darec.model.{name.lower()}"
 
 
-def test_a_stale_autoload_imported_first_does_not_hide_this_packages_models(tmp_path):
-    # An older installed recbole_darec_autoload (imported at start-up by the .pth hook) lists
-    # fewer models than the package being imported, e.g. when running from a working tree.
-    (tmp_path / "recbole_darec_autoload.py").write_text("MODEL_MODULES = {}\n")
-    code = (
+def test_the_start_up_hook_knows_no_names_and_wakes_only_for_what_recbole_does_not_ship():
+    # The registry owns the one list: the hook holds none, and asks the package for any
+    # general_recommender module RecBole has no file for; RecBole's own models never wake it.
+    completed = _find_in_fresh_process(
+        "import importlib.util, sys\n"
         "import recbole_darec_autoload\n"
-        "assert recbole_darec_autoload.MODEL_MODULES == {}\n"
-        "import recbole_darec\n"
-        "from recbole.utils import get_model\n"
-        "print(sorted(recbole_darec.MODEL_MODULES) == sorted(recbole_darec.registry.MODEL_MODULES),"
-        " get_model('DaRecSimGCL').__name__)"
+        "assert not hasattr(recbole_darec_autoload, 'MODEL_MODULES')\n"
+        "found = importlib.util.find_spec('recbole.model.general_recommender.lightgcn')\n"
+        "print(found.origin.endswith('lightgcn.py'), 'recbole_darec' in sys.modules)\n"
+        "print(importlib.util.find_spec('recbole.model.general_recommender.nosuchmodel'), 'recbole_darec' in sys.modules)\n"
+        "print(importlib.util.find_spec('recbole.model.general_recommender.alpharec').name)"
     )
-    env = dict(os.environ, PYTHONPATH=f"{tmp_path}{os.pathsep}{REPO}")
-    completed = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True,
-                               timeout=120, cwd=str(tmp_path), env=env)
     assert completed.returncode == 0, completed.stderr[-2000:]
-    assert completed.stdout.split()[-2:] == ["True", "DaRecSimGCL"]
+    assert completed.stdout.split()[-5:] == ["True", "False", "None", "True",
+                                             "recbole_darec.model.alpharec"]
 
 
 def test_interpreter_start_stays_light():
