@@ -29,8 +29,9 @@ import sys
 import tempfile
 
 REPO = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
-sys.path.insert(0, REPO)
-sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
+sys.path.insert(0, REPO)  # this checkout's package
+
+from recbole_darec.experiments.stats import fmt_mean_std  # noqa: E402
 
 CONDITIONS = ("trained", "permuted", "random")
 
@@ -146,21 +147,16 @@ def report(args, by_seed, command):
         cells = []
         for condition in CONDITIONS:
             values = [run[condition][name] for run in by_seed]
-            cells.append(_mean_std(values))
+            cells.append(fmt_mean_std(values))
         gaps = [run["permuted"][name] - run["trained"][name] for run in by_seed]
         relative = [gap / abs(run["trained"][name]) if run["trained"][name] else float("nan")
                     for gap, run in zip(gaps, by_seed)]
         label = {"darec": "DaRec (sum of its terms)", "darec_alignment": "DaRec global + local",
                  "con": "RLMRec-Con InfoNCE"}.get(
             name, "DaRec " + name.replace("darec_", ""))
-        lines.append(f"| {label} | " + " | ".join(cells) + f" | {_mean_std(gaps)} | "
+        lines.append(f"| {label} | " + " | ".join(cells) + f" | {fmt_mean_std(gaps)} | "
                      f"{100 * statistics.mean(relative):+.1f}% |")
     return "\n".join(lines) + "\n"
-
-
-def _mean_std(values):
-    spread = statistics.stdev(values) if len(values) > 1 else 0.0
-    return f"{statistics.mean(values):.4f} ± {spread:.4f}"
 
 
 def main(argv=None):
@@ -170,7 +166,7 @@ def main(argv=None):
     os.chdir(REPO)
 
     import recbole_darec  # noqa: F401
-    from demo import _write_atomically
+    from recbole_darec.files import atomic_write_text
 
     from recbole_darec.experiments.vectors import ensure_split_vectors
     from recbole.config import Config
@@ -201,7 +197,7 @@ def main(argv=None):
         by_seed.append(run)
     text = report(args, by_seed, command.strip())
     path = os.path.join(REPO, args.output + ".md")
-    _write_atomically(path, lambda f: f.write(text))
+    atomic_write_text(path, lambda f: f.write(text))
     print("\n" + text + f"\nwritten: {path}")
 
 

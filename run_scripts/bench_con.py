@@ -50,22 +50,18 @@ def every_row_alignment(self, user_table, item_table, interaction):
     return (self.con_weight * loss,)
 
 
-def build(model_name, dataset, config_files, device, overrides):
+def build_with_batch(model_name, dataset, config_files, device, overrides):
     import recbole_darec  # noqa: F401
     from recbole.config import Config
-    from recbole.data import create_dataset, data_preparation
-    from recbole.utils import get_model, init_seed
 
-    config = Config(model=model_name, dataset=dataset, config_file_list=config_files,
-                    config_dict={"device": str(device), "state": "WARNING", "use_gpu": device.type == "cuda",
-                                 **overrides})
+    from recbole_darec.experiments.build import build
     from recbole_darec.experiments.vectors import ensure_split_vectors
 
-    ensure_split_vectors(dataset, model_name, config_files, config["seed"])
-    init_seed(config["seed"], config["reproducibility"])
-    train, _, _ = data_preparation(config, create_dataset(config))
-    model = get_model(model_name)(config, train._dataset).to(config["device"])
-    model.train()
+    # The vectors of the split this seed makes, before the dataset that reads them is built.
+    seed = Config(model=model_name, dataset=dataset, config_file_list=config_files, config_dict=overrides)["seed"]
+    ensure_split_vectors(dataset, model_name, config_files, seed)
+    config, _, (train, _, _), model = build(model_name, dataset, config_files, {
+        "device": str(device), "state": "WARNING", "use_gpu": device.type == "cuda", **overrides})
     return model, next(iter(train)).to(config["device"])
 
 
@@ -87,7 +83,7 @@ def main():
 
     table = []
     for negatives in args.negatives:
-        model, batch = build(args.model, args.dataset, args.config_files, device, {"con_negatives": negatives})
+        model, batch = build_with_batch(args.model, args.dataset, args.config_files, device, {"con_negatives": negatives})
         ours = model.alignment_losses
         reference = types.MethodType(every_row_alignment, model)
         parameters = [p for p in model.parameters() if p.requires_grad]

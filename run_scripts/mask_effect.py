@@ -15,19 +15,16 @@ import sys
 import tempfile
 
 REPO = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
-sys.path.insert(0, REPO)
-sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
+sys.path.insert(0, REPO)  # this checkout's package
 
-from reproduce import read_published  # noqa: E402
+from recbole_darec.experiments.reproduce import read_published  # noqa: E402
 
 
 def test_under_both_rules(model_name, dataset, seed, config_files, overrides):
-    import recbole_darec  # noqa: F401
-    from recbole.config import Config
-    from recbole.data import create_dataset, data_preparation
     from recbole.quick_start import run_recbole
-    from recbole.utils import get_model, get_trainer, init_seed
+    from recbole.utils import get_trainer
 
+    from recbole_darec.experiments.build import build
     from recbole_darec.experiments.vectors import ensure_split_vectors
 
     checkpoint_dir = tempfile.mkdtemp(prefix="mask-effect-")
@@ -37,13 +34,10 @@ def test_under_both_rules(model_name, dataset, seed, config_files, overrides):
                           config_dict={**base, "test_history": "train"})
     (checkpoint,) = [os.path.join(checkpoint_dir, f) for f in os.listdir(checkpoint_dir)]
     results = {"train": trained["test_result"]}
-    config = Config(model=model_name, dataset=dataset, config_file_list=config_files,
-                    config_dict={**base, "test_history": "train_valid"})
-    init_seed(seed, config["reproducibility"])
-    train_data, _, test_data = data_preparation(config, create_dataset(config))
     # Built on the training split, as run_recbole builds it: a graph model built on the test split
     # would propagate over the test edges it is tested on.
-    model = get_model(model_name)(config, train_data._dataset).to(config["device"])
+    config, _, (_, _, test_data), model = build(model_name, dataset, config_files,
+                                                {**base, "test_history": "train_valid"}, train_mode=False)
     trainer = get_trainer(config["MODEL_TYPE"], model_name)(config, model)
     results["train_valid"] = trainer.evaluate(test_data, load_best_model=True, model_file=checkpoint)
     return results

@@ -9,7 +9,6 @@ as the demo: LightGCN's ``full_sort_predict`` is fed the LLM tables as its cache
 
 import argparse
 import os
-import statistics
 import sys
 
 REPO = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
@@ -27,22 +26,17 @@ def main():
     sys.argv = sys.argv[:1]
     os.chdir(REPO)
 
-    import recbole_darec  # noqa: F401
-    from recbole.config import Config
-    from recbole.data import create_dataset, data_preparation
-    from recbole.utils import get_model, get_trainer, init_seed
+    from recbole.utils import get_trainer
 
+    from recbole_darec.experiments.build import build
+    from recbole_darec.experiments.stats import fmt_mean_std
     from recbole_darec.experiments.vectors import ensure_split_vectors
 
     results = []
     for seed in args.seeds:
         ensure_split_vectors(args.dataset, "DaRecLightGCN", args.config_files, seed)
-        config = Config(model="DaRecLightGCN", dataset=args.dataset, config_file_list=args.config_files,
-                        config_dict={"seed": seed, "state": "ERROR"})
-        init_seed(config["seed"], config["reproducibility"])
-        dataset = create_dataset(config)
-        train, valid, test = data_preparation(config, dataset)
-        model = get_model("DaRecLightGCN")(config, train._dataset)
+        config, _, (train, _, test), model = build("DaRecLightGCN", args.dataset, args.config_files,
+                                                   {"seed": seed, "state": "ERROR"}, train_mode=False)
         vectors = train._dataset.llm_vectors
         model.restore_user_e, model.restore_item_e = vectors[: model.n_users], vectors[model.n_users:]
         trainer = get_trainer(config["MODEL_TYPE"], config["model"])(config, model)
@@ -52,9 +46,7 @@ def main():
     print(f"\nSemOnly on {args.dataset} (test split, seeds {args.seeds})\n")
     print("| metric | mean ± std |\n|---|---|")
     for key in results[0]:
-        values = [r[key] for r in results]
-        spread = statistics.stdev(values) if len(values) > 1 else 0.0
-        print(f"| {key} | {statistics.mean(values):.4f} ± {spread:.4f} |")
+        print(f"| {key} | {fmt_mean_std([r[key] for r in results])} |")
 
 
 if __name__ == "__main__":

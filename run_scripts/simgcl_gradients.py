@@ -27,21 +27,13 @@ def main():
     sys.argv = sys.argv[:1]
     os.chdir(REPO)
 
-    import recbole_darec  # noqa: F401
-    from recbole.config import Config
-    from recbole.data import create_dataset, data_preparation
-    from recbole.utils import get_model, init_seed
+    from recbole_darec.experiments.build import build
 
     print("| seed | cl_weight | include_ego | median row norm | BPR grad | CL grad | CL / BPR |")
     print("|---|---|---|---|---|---|---|")
     for seed in args.seeds:
-        config = Config(model="SimGCL", dataset=args.dataset, config_file_list=args.config_files,
-                        config_dict={**overrides, "seed": seed, "state": "ERROR"})
-        init_seed(seed, config["reproducibility"])
-        train, _, _ = data_preparation(config, create_dataset(config))
-        init_seed(seed, config["reproducibility"])
-        model = get_model("SimGCL")(config, train._dataset)
-        model.train()
+        config, _, (train, _, _), model = build("SimGCL", args.dataset, args.config_files,
+                                                {**overrides, "seed": seed, "state": "ERROR"})
         batch = next(iter(train))
         users, items = model.forward()
         norm = users.detach().norm(dim=1).median().item()

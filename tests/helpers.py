@@ -1,20 +1,10 @@
-from recbole.config import Config
-from recbole.data import create_dataset, data_preparation
-from recbole.utils import get_model, init_seed
-
 from conftest import tiny_config
+from recbole_darec.experiments.build import build as build_experiment
 
 
 def build(root, model="DaRecLightGCN", dataset="tiny", **overrides):
-    r"""Config, datasets and model exactly as RecBole's run_recbole builds them."""
-    config = Config(model=model, dataset=dataset, config_dict=tiny_config(root, **overrides))
-    init_seed(config["seed"], config["reproducibility"])
-    full = create_dataset(config)
-    train, valid, test = data_preparation(config, full)
-    init_seed(config["seed"], config["reproducibility"])
-    model = get_model(config["model"])(config, train._dataset)
-    model.train()  # as RecBole's trainer does before each epoch (SGL builds its subgraphs here)
-    return config, full, (train, valid, test), model
+    r"""Config, datasets and model of the tiny dataset, exactly as RecBole's run_recbole builds them."""
+    return build_experiment(model, dataset, config_dict=tiny_config(root, **overrides))
 
 
 def first_batch(train):

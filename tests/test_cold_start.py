@@ -62,14 +62,9 @@ def test_a_model_with_a_text_path_scores_the_cold_items_through_it(tmp_path, mon
 
 
 def test_the_cold_start_grid_writes_its_table(tmp_path, monkeypatch):
-    import importlib.util
     import sys
 
-    repo = os.path.join(os.path.dirname(__file__), "..")
-    monkeypatch.syspath_prepend(os.path.join(repo, "run_scripts"))
-    spec = importlib.util.spec_from_file_location("cold_start_script", os.path.join(repo, "run_scripts", "cold_start.py"))
-    script = importlib.util.module_from_spec(spec)
-    spec.loader.exec_module(script)
+    from recbole_darec.experiments import cold_start_grid as script
     _cold_dataset(tmp_path)
     config = tmp_path / "cold.yaml"
     config.write_text("benchmark_filename: [train, valid, test]\nepochs: 2\neval_step: 1\nembedding_size: 8\n"

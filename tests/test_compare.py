@@ -10,17 +10,17 @@ import pytest
 import yaml
 
 from conftest import tiny_config, write_tiny_dataset
+from recbole_darec.experiments import stats
+from recbole_darec.experiments import runs as runs_files
 from recbole_darec.data.llm_vectors import write_npz_vectors
 
 REPO = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
 
 
 def _load():
-    sys.path.insert(0, os.path.join(REPO, "run_scripts"))
-    spec = importlib.util.spec_from_file_location("compare", os.path.join(REPO, "run_scripts", "compare.py"))
-    module = importlib.util.module_from_spec(spec)
-    spec.loader.exec_module(module)
-    return module
+    from recbole_darec.experiments import compare
+
+    return compare
 
 
 def _tiny_dataset_and_config(tmp_path):
@@ -45,10 +45,9 @@ def _compare_with_reuse(tmp_path, config, earlier, variants, seeds, options=()):
 
 
 def test_paired_t_test_by_hand():
-    compare = _load()
     # Differences 1, 2, 3: t = 2 / (1 / sqrt(3)) = 3.464 with 2 degrees of freedom, p = 0.0742.
-    assert compare.paired_t_test([1.0, 2.0, 3.0], [0.0, 0.0, 0.0]) == pytest.approx(0.0742, abs=1e-4)
-    assert compare.paired_t_test([1.0], [0.0]) is None
+    assert stats.paired_t_test([1.0, 2.0, 3.0], [0.0, 0.0, 0.0]) == pytest.approx(0.0742, abs=1e-4)
+    assert stats.paired_t_test([1.0], [0.0]) is None
 
 
 def test_verdict_words_follow_sign_and_significance():
@@ -122,17 +121,16 @@ def test_compare_refuses_a_grid_without_darec_and_unknown_variants():
 
 def test_compare_reuses_only_runs_of_the_same_setting(tmp_path):
     config = _tiny_dataset_and_config(tmp_path)
-    compare = _load()
-    fingerprint = compare.setting_fingerprint([config], {"epochs": "1"})
+    fingerprint = runs_files.setting_fingerprint([config], {"epochs": "1"})
     earlier = os.path.join(str(tmp_path), "earlier.runs.csv")
     # reproduce.py's columns, with a cutoff (@5) that compare's own runs lack
     metrics = {"recall@5": 0.1, "recall@20": 0.5, "ndcg@5": 0.2, "ndcg@20": 0.25, "best_valid": 0.3, "seconds": 9.0}
-    compare.write_csv(earlier, [
+    runs_files.write_runs(earlier, [
         {"model": "LightGCN", "dataset": "tiny", "setting": fingerprint, "seed": 3, **metrics},
         {"model": "LightGCN", "dataset": "tiny", "setting": "another0000", "seed": 4, **metrics}])
     completed, output = _compare_with_reuse(tmp_path, config, earlier, ["base", "darec"], ["3", "4"])
     assert completed.stdout.count("same setting found") == 1
-    runs = compare.read_runs(output + ".runs.csv")
+    runs = runs_files.read_runs(output + ".runs.csv")
     reused = [r for r in runs if r.get("reused_from")]
     assert [(r["variant"], r["seed"], r["recall@20"]) for r in reused] == [("base", 3, 0.5)]
     trained = sorted((r["variant"], r["seed"]) for r in runs if not r.get("reused_from"))
@@ -142,11 +140,10 @@ def test_compare_reuses_only_runs_of_the_same_setting(tmp_path):
 
 def test_report_only_counts_reused_runs_and_trains_nothing(tmp_path):
     config = _tiny_dataset_and_config(tmp_path)
-    compare = _load()
     earlier = os.path.join(str(tmp_path), "earlier.runs.csv")
     metrics = {"ndcg@20": 0.25, "best_valid": 0.3, "seconds": 9.0}
-    compare.write_csv(earlier, [
-        {"model": model, "dataset": "tiny", "setting": compare.setting_fingerprint([config], settings),
+    runs_files.write_runs(earlier, [
+        {"model": model, "dataset": "tiny", "setting": runs_files.setting_fingerprint([config], settings),
          "seed": 1, "recall@20": recall, **metrics}
         for model, settings, recall in [("LightGCN", {"epochs": "1"}, 0.5),
                                         ("DaRecLightGCN", {"epochs": "1", "darec_interval": "10"}, 0.4)]])
@@ -154,7 +151,7 @@ def test_report_only_counts_reused_runs_and_trains_nothing(tmp_path):
                                             ["1", "2"], options=["--report-only"])
     assert completed.stdout.count("same setting found") == 2
     assert completed.stdout.count("not run (--report-only)") == 2  # seed 2 of both: nothing to reuse
-    runs = compare.read_runs(output + ".runs.csv")
+    runs = runs_files.read_runs(output + ".runs.csv")
     assert sorted((r["variant"], r["seed"], r["recall@20"]) for r in runs) == [
         ("base", 1, 0.5), ("darec:darec_interval=10", 1, 0.4)]
     assert not os.path.exists(output + ".resume") or not os.listdir(output + ".resume")
@@ -179,10 +176,10 @@ def test_a_darec_row_with_settings_of_its_own_is_what_the_others_are_compared_ag
             compare.parse_args(argv + ["--variants", "base", "darec", "alpharec", "base", "--anchor", anchor])
     assert compare.rival_kind("darec:llm_shuffle_seed=0", ours="darec") is None
     # Base runs made by reproduce.py without DaRec's keys, DaRec runs with darec_interval: all reused.
-    base_setting = compare.setting_fingerprint([config], {"epochs": "1"})
-    darec_setting = compare.setting_fingerprint([config], {"epochs": "1", "darec_interval": "10"})
+    base_setting = runs_files.setting_fingerprint([config], {"epochs": "1"})
+    darec_setting = runs_files.setting_fingerprint([config], {"epochs": "1", "darec_interval": "10"})
     earlier = os.path.join(str(tmp_path), "earlier.runs.csv")
-    compare.write_csv(earlier, [
+    runs_files.write_runs(earlier, [
         {"model": model, "dataset": "tiny", "setting": setting, "seed": seed, "recall@20": recall,
          "ndcg@20": recall / 2, "best_valid": 0.3, "seconds": 9.0}
         for model, setting, values in [("LightGCN", base_setting, (0.50, 0.52)),

@@ -454,11 +454,9 @@ def test_demo_script_embeds_trains_both_models_and_writes_the_table(root, tiny_e
 def test_demo_writes_to_an_untracked_folder_unless_told_otherwise():
     # `make demo` on a clone must not overwrite the committed results/ml-100k-demo.md.
     import subprocess
-    import sys
 
     repo = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
-    sys.path.insert(0, os.path.join(repo, "run_scripts"))
-    import demo
+    from recbole_darec.experiments import demo
 
     output = demo.default_output("ml-100k")
     assert output == os.path.join(repo, "results", "runs", "ml-100k-demo")

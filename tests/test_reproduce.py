@@ -9,6 +9,8 @@ import pytest
 import yaml
 
 from conftest import tiny_config, write_tiny_dataset
+from recbole_darec.experiments import cell
+from recbole_darec.experiments import runs as runs_files
 from helpers import build
 
 REPO = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
@@ -52,8 +54,6 @@ def test_grid_runs_each_cell_once_compares_with_published_numbers_and_darec_gain
 
 
 def test_each_run_records_epochs_trained_and_the_best_validation_epoch(tmp_path):
-    sys.path.insert(0, os.path.join(REPO, "run_scripts"))
-    import demo
     from recbole.trainer import Trainer
 
     write_tiny_dataset(str(tmp_path))
@@ -71,7 +71,7 @@ def test_each_run_records_epochs_trained_and_the_best_validation_epoch(tmp_path)
 
     Trainer._valid_epoch = record
     try:
-        row = demo.train("LightGCN", "tiny", 7, [config], {})
+        row = cell.train_run("LightGCN", "tiny", 7, [config], {})
     finally:
         Trainer._valid_epoch = valid_epoch
     assert row["epochs"] == 6 and len(scores) == 3  # validated after epochs 2, 4 and 6
@@ -82,18 +82,15 @@ def test_each_run_records_epochs_trained_and_the_best_validation_epoch(tmp_path)
 
 
 def test_the_demo_prints_one_line_per_validation(tmp_path, capsys):
-    sys.path.insert(0, os.path.join(REPO, "run_scripts"))
-    import demo
-
     write_tiny_dataset(str(tmp_path))
     config = os.path.join(str(tmp_path), "tiny.yaml")
     with open(config, "w") as f:
         yaml.safe_dump(tiny_config(tmp_path, epochs=6, eval_step=2), f)
-    row = demo.train("LightGCN", "tiny", 7, [config], {}, progress=True)
+    row = cell.train_run("LightGCN", "tiny", 7, [config], {}, progress=True)
     lines = [line for line in capsys.readouterr().out.splitlines() if "valid ndcg@5" in line]
     assert [line.split(",")[0].strip() for line in lines] == [f"LightGCN seed 7: epoch {e}" for e in (2, 4, 6)]
     assert lines[-1].endswith(f"(best {row['best_valid']:.4f} at epoch {row['best_epoch']})")
-    demo.train("LightGCN", "tiny", 7, [config], {})  # grids stay quiet
+    cell.train_run("LightGCN", "tiny", 7, [config], {})  # grids stay quiet
     assert "valid ndcg@5" not in capsys.readouterr().out
 
 
@@ -135,22 +132,18 @@ def test_mask_effect_tests_one_checkpoint_under_both_rules(tmp_path):
 
 
 def _load_reproduce():
-    import importlib.util
+    from recbole_darec.experiments import reproduce
 
-    spec = importlib.util.spec_from_file_location("reproduce", os.path.join(REPO, "run_scripts", "reproduce.py"))
-    module = importlib.util.module_from_spec(spec)
-    spec.loader.exec_module(module)
-    return module
+    return reproduce
 
 
 def test_a_run_is_appended_to_what_another_invocation_wrote(tmp_path):
-    reproduce = _load_reproduce()
     path = str(tmp_path / "grid.runs.csv")
     theirs = {"model": "LightGCN", "dataset": "yelp", "setting": "a", "seed": 1, "recall@20": 0.1}
-    reproduce.write_csv(path, [theirs])  # written by a parallel invocation after this one started
+    runs_files.write_runs(path, [theirs])  # written by a parallel invocation after this one started
     mine = {"model": "LightGCN", "dataset": "amazon-book", "setting": "b", "seed": 1, "recall@20": 0.2}
-    assert reproduce.append_run(path, mine) == [theirs, mine]
-    assert reproduce.read_runs(path) == [theirs, mine]
+    assert runs_files.append_run(path, mine) == [theirs, mine]
+    assert runs_files.read_runs(path) == [theirs, mine]
 
 
 def test_each_cell_reads_its_backbones_setting_and_a_missing_one_is_named(tmp_path, capsys):
@@ -175,8 +168,8 @@ def _finished_lightgcn_runs_on_yelp(tmp_path, recalls):
     config.write_text("epochs: 1\n")
     output = str(tmp_path / "grid")
     reproduce = _load_reproduce()
-    setting = reproduce.setting_fingerprint([str(config)], {})
-    reproduce.write_csv(output + ".runs.csv", [
+    setting = runs_files.setting_fingerprint([str(config)], {})
+    runs_files.write_runs(output + ".runs.csv", [
         {"model": "LightGCN", "dataset": "yelp", "setting": setting, "seed": seed, "recall@20": value,
          "ndcg@20": value / 2, "best_valid": value, "seconds": 1.0} for seed, value in enumerate(recalls, 1)])
     return reproduce, config, output, setting
@@ -217,14 +210,12 @@ def test_rlmrec_simgcl_settings_select_rlmrecs_loss_terms(tiny):
 
 
 def test_a_cell_finished_twice_counts_once():
-    reproduce = _load_reproduce()
     rows = [{"seed": 1, "recall@20": 0.1}, {"seed": 2, "recall@20": 0.2}, {"seed": 1, "recall@20": 0.3}]
-    assert reproduce.one_per_seed(rows) == rows[:2]
+    assert runs_files.one_per_seed(rows) == rows[:2]
 
 
 def test_rlmrecs_lightgcn_reads_lightgcns_setting_and_faces_its_published_row():
-    sys.path.insert(0, os.path.join(REPO, "run_scripts"))
-    import reproduce
+    from recbole_darec.experiments import reproduce
 
     assert [reproduce.backbone(m) for m in ("RLMRecLightGCN", "DaRecSGL", "SGLCon", "LightGCN")] == [
         "LightGCN", "SGL", "SGL", "LightGCN"]
@@ -239,8 +230,7 @@ class Interrupted(Exception):
 
 
 def _grid_in_process(tmp_path, monkeypatch, output, interrupt_at=None):
-    sys.path.insert(0, os.path.join(REPO, "run_scripts"))
-    import reproduce
+    from recbole_darec.experiments import reproduce
     from recbole.trainer import Trainer
 
     train_epoch = getattr(Trainer._train_epoch, "unpatched", Trainer._train_epoch)
@@ -279,41 +269,37 @@ def test_an_interrupted_grid_continues_its_unfinished_run_to_the_same_result(tmp
 
 
 def test_a_cell_another_invocation_holds_is_skipped(tmp_path):
-    sys.path.insert(0, os.path.join(REPO, "run_scripts"))
-    import reproduce
 
-    folder = reproduce.cell_folder(str(tmp_path / "grid"), "tiny", "LightGCN", 1, "abc")
-    with reproduce.claimed(folder) as first:
-        with reproduce.claimed(folder) as second:
+    folder = runs_files.cell_folder(str(tmp_path / "grid"), "tiny", "LightGCN", 1, "abc")
+    with runs_files.claimed(folder) as first:
+        with runs_files.claimed(folder) as second:
             assert (first, second) == (True, False)
-            runs = reproduce.train_cell(str(tmp_path / "grid.runs.csv"), folder, "cell", "LightGCN", "tiny", 1,
+            runs = cell.train_cell(str(tmp_path / "grid.runs.csv"), folder, "cell", "LightGCN", "tiny", 1,
                                         [], {}, {})
     assert runs is None and not os.path.exists(tmp_path / "grid.runs.csv")
-    with reproduce.claimed(folder) as again:
+    with runs_files.claimed(folder) as again:
         assert again  # released when its holder is done
 
 
 def test_a_cell_finished_between_the_look_and_the_claim_is_not_trained_again(tmp_path, monkeypatch):
-    sys.path.insert(0, os.path.join(REPO, "run_scripts"))
-    import reproduce
 
     runs_path = str(tmp_path / "grid.runs.csv")
     bookkeeping = {"dataset": "tiny", "setting": "abc"}
-    reproduce.append_run(runs_path, {**bookkeeping, "model": "LightGCN", "seed": 1, "recall@20": 0.1})
+    runs_files.append_run(runs_path, {**bookkeeping, "model": "LightGCN", "seed": 1, "recall@20": 0.1})
     trained = []
-    monkeypatch.setattr(reproduce, "train", lambda model, dataset, seed, *rest, **kwargs: trained.append(seed) or
+    monkeypatch.setattr(cell, "train_run", lambda model, dataset, seed, *rest, **kwargs: trained.append(seed) or
                         {"model": model, "seed": seed, "recall@20": 0.2})
-    folder = reproduce.cell_folder(str(tmp_path / "grid"), "tiny", "LightGCN", 1, "abc")
-    assert reproduce.train_cell(runs_path, folder, "cell", "LightGCN", "tiny", 1, [], {}, bookkeeping) is None
-    assert trained == [] and len(reproduce.read_runs(runs_path)) == 1
+    folder = runs_files.cell_folder(str(tmp_path / "grid"), "tiny", "LightGCN", 1, "abc")
+    assert cell.train_cell(runs_path, folder, "cell", "LightGCN", "tiny", 1, [], {}, bookkeeping) is None
+    assert trained == [] and len(runs_files.read_runs(runs_path)) == 1
     # another seed of the same setting is still trained
-    runs = reproduce.train_cell(runs_path, folder, "cell", "LightGCN", "tiny", 2, [], {}, bookkeeping)
+    runs = cell.train_cell(runs_path, folder, "cell", "LightGCN", "tiny", 2, [], {}, bookkeeping)
     assert len(trained) == 1 and [r["seed"] for r in runs] == [1, 2]
 
 
 def test_an_invocation_whose_every_cell_another_holds_still_writes_its_report(tmp_path):
     reproduce, config, output, setting = _finished_lightgcn_runs_on_yelp(tmp_path, [0.10])
-    with reproduce.claimed(reproduce.cell_folder(output, "yelp", "LightGCN", 2, setting)) as held:
+    with runs_files.claimed(runs_files.cell_folder(output, "yelp", "LightGCN", 2, setting)) as held:
         assert held
         completed = _run(tmp_path, "--models", "LightGCN", "--datasets", "yelp", "--config", f"yelp={config}",
                          "--output", output, "--seeds", "1", "2")
@@ -345,20 +331,19 @@ def test_each_seed_embeds_its_own_split_before_an_aligned_run_and_only_then(monk
 
 
 def test_base_models_fingerprint_ignores_the_vector_keys_they_never_read(tmp_path):
-    reproduce = _load_reproduce()
     before, after = tmp_path / "before.yaml", tmp_path / "after.yaml"
     before.write_text("epochs: 5\nllm_user_vector_file: a.npz\n")
     after.write_text("epochs: 5\nllm_user_vector_file: a.seed{seed}.npz\n")
-    assert reproduce.setting_fingerprint([str(before)], {}, reads_vectors=False) == \
-        reproduce.setting_fingerprint([str(after)], {}, reads_vectors=False)
-    assert reproduce.setting_fingerprint([str(before)], {}) != reproduce.setting_fingerprint([str(after)], {})
-    assert reproduce.setting_fingerprint([str(before)], {"llm_shuffle_seed": 0}, reads_vectors=False) == \
-        reproduce.setting_fingerprint([str(before)], {}, reads_vectors=False)
+    assert runs_files.setting_fingerprint([str(before)], {}, reads_vectors=False) == \
+        runs_files.setting_fingerprint([str(after)], {}, reads_vectors=False)
+    assert runs_files.setting_fingerprint([str(before)], {}) != runs_files.setting_fingerprint([str(after)], {})
+    assert runs_files.setting_fingerprint([str(before)], {"llm_shuffle_seed": 0}, reads_vectors=False) == \
+        runs_files.setting_fingerprint([str(before)], {}, reads_vectors=False)
     # an indented llm_ line is part of another key's value, which the model does read
     nested = [tmp_path / "a.yaml", tmp_path / "b.yaml"]
     nested[0].write_text("load_col:\n  inter: [user_id]\n  llm_useremb: [uid]\n")
     nested[1].write_text("load_col:\n  inter: [user_id]\n")
-    assert len({reproduce.setting_fingerprint([str(p)], {}, reads_vectors=False) for p in nested}) == 2
+    assert len({runs_files.setting_fingerprint([str(p)], {}, reads_vectors=False) for p in nested}) == 2
 
 
 def test_a_seed_re_embedded_during_the_grid_is_trained_again_not_taken_from_a_stale_digest(tmp_path, monkeypatch):
@@ -386,7 +371,7 @@ def test_a_seed_re_embedded_during_the_grid_is_trained_again_not_taken_from_a_st
 
     monkeypatch.setattr(reproduce, "vectors_digest", digest)
     monkeypatch.setattr(reproduce, "ensure_split_vectors", ensure)
-    monkeypatch.setattr(reproduce, "train", train)
+    monkeypatch.setattr(cell, "train_run", train)
     argv = ["--models", "DaRecLightGCN", "--datasets", "yelp", "--config", f"yelp={config}", "--output", output,
             "--seeds", "1", "2"]
     reproduce.main(argv)
@@ -400,20 +385,19 @@ def test_a_seed_re_embedded_during_the_grid_is_trained_again_not_taken_from_a_st
 
 
 def test_demo_resume_reuses_a_finished_run_only_on_the_vectors_it_read(tmp_path, monkeypatch):
-    sys.path.insert(0, os.path.join(REPO, "run_scripts"))
-    import demo
+    from recbole_darec.experiments import demo
     from recbole_darec.experiments import vectors
 
     output = str(tmp_path / "demo")
-    demo._write_atomically(output + ".partial.csv", lambda f: demo._write_csv(f, [
+    runs_files.write_runs(output + ".partial.csv", [
         {"model": "DaRecLightGCN", "seed": 1, "recall@20": 0.1, "best_valid": 0.1, "seconds": 1.0,
          "vectors": "leakedsplit0"},
         {"model": "DaRecLightGCN", "seed": 2, "recall@20": 0.2, "best_valid": 0.2, "seconds": 1.0,
-         "vectors": "currentfiles"}]))
+         "vectors": "currentfiles"}])
     trained = []
     monkeypatch.setattr(vectors, "ensure_split_vectors", lambda *args, **kwargs: True)
     monkeypatch.setattr(vectors, "vectors_digest", lambda *args, **kwargs: "currentfiles")
-    monkeypatch.setattr(demo, "train", lambda model, dataset, seed, *rest, **kwargs: trained.append(seed) or
+    monkeypatch.setattr(demo, "train_run", lambda model, dataset, seed, *rest, **kwargs: trained.append(seed) or
                         {"model": model, "seed": seed, "recall@20": 0.3, "best_valid": 0.3, "seconds": 1.0,
                          "vectors": "currentfiles"})
     monkeypatch.setattr(sys, "argv", ["demo.py", "--models", "DaRecLightGCN", "--seeds", "1", "2",

@@ -1,0 +1,134 @@
+r"""Markdown tables made from a runs file (``<output>.runs.csv`` of ``compare.py``), for the docs'
+generated blocks (:mod:`.pages`): each number comes from the runs, none is typed by hand.
+
+* ``variants``: chosen variants' R@20 / N@20 (mean ± std over the seeds) and their relative
+  difference, with the paired t-test's p, against chosen reference variants.
+* ``ablation``: DaRec's ablations on one backbone against full DaRec, the backbone and Con.
+"""
+
+import argparse
+import shlex
+
+from recbole_darec.experiments.runs import one_per_seed, read_runs
+from recbole_darec.experiments.stats import fmt_mean_std, paired_t_test
+
+METRICS = ("recall@20", "ndcg@20")
+ABLATIONS = ("no_disentangle", "no_uniformity", "no_orthogonal", "no_local", "no_global", "hungarian")
+
+
+class TableError(ValueError):
+    r"""A table's directive names runs that are not there, or not unambiguously."""
+
+
+def _labelled(pairs):
+    r"""``LABEL=VARIANT`` (or a bare ``VARIANT``, its own label) -> [(label, variant)]."""
+    found = []
+    for pair in pairs:
+        label, equals, variant = pair.partition("=")
+        # A variant has '=' in its settings (darec:darec_weight=0.1): only a label before a ':'-free
+        # first part counts as one.
+        if not equals or ":" in label:
+            label, variant = pair, pair
+        found.append((label, variant))
+    return found
+
+
+class Runs:
+    r"""The runs of one dataset and backbone in a runs file, by variant and seed."""
+
+    def __init__(self, path, dataset, backbone, seeds):
+        self.path, self.seeds = path, list(seeds)
+        rows = [r for r in read_runs(path) if r.get("dataset") == dataset and r.get("backbone") == backbone]
+        if not rows:
+            raise TableError(f"{path}: no run of backbone {backbone} on {dataset}")
+        self.rows = rows
+
+    def values(self, variant, metric):
+        r"""``metric`` of ``variant``'s run on each seed, in seed order. A variant whose runs were made
+        under two settings (a re-measure beside the old runs) is named ``VARIANT@SETTING``."""
+        name, _, setting = variant.partition("@")
+        mine = [r for r in self.rows if r["variant"] == name and (not setting or r["setting"] == setting)]
+        settings = sorted({r["setting"] for r in mine if r["seed"] in self.seeds})
+        if len(settings) > 1:
+            raise TableError(f"{self.path}: {name} has runs of settings {settings}; name one as {name}@SETTING")
+        by_seed = {r["seed"]: r for r in one_per_seed([r for r in mine if r["seed"] in self.seeds])}
+        missing = [seed for seed in self.seeds if seed not in by_seed]
+        if missing:
+            raise TableError(f"{self.path}: {variant} has no run for seeds {missing}")
+        return [by_seed[seed][metric] for seed in self.seeds]
+
+    def cell(self, variant):
+        return " / ".join(fmt_mean_std(self.values(variant, m)) for m in METRICS)
+
+    def against(self, variant, other):
+        r"""``+d% (p) / +d% (p)``: R@20 and N@20 of ``variant`` relative to ``other``."""
+        parts = []
+        for metric in METRICS:
+            mine, theirs = self.values(variant, metric), self.values(other, metric)
+            mean_theirs = sum(theirs) / len(theirs)
+            change = (sum(mine) / len(mine) - mean_theirs) / mean_theirs
+            p = paired_t_test(mine, theirs)
+            parts.append(f"{100 * change:+.1f}% ({format_p(p)})".replace("-", "−"))
+        return " / ".join(parts)
+
+
+def format_p(p):
+    r"""``p 0.034``, ``p < 0.001``, or ``p n/a`` (fewer than two seeds)."""
+    if p is None:
+        return "p n/a"
+    return "p < 0.001" if p < 0.001 else f"p {p:.3f}"
+
+
+def _common(parser):
+    parser.add_argument("--runs", required=True, help="a compare.py runs file")
+    parser.add_argument("--dataset", required=True)
+    parser.add_argument("--backbone", default="LightGCN")
+    parser.add_argument("--seeds", type=int, nargs="+", default=[1, 2, 3])
+
+
+def variants_table(argv):
+    parser = argparse.ArgumentParser(prog="variants")
+    _common(parser)
+    parser.add_argument("--rows", nargs="+", required=True, metavar="LABEL=VARIANT")
+    parser.add_argument("--against", nargs="+", default=[], metavar="LABEL=VARIANT")
+    args = parser.parse_args(argv)
+    runs = Runs(args.runs, args.dataset, args.backbone, args.seeds)
+    references = _labelled(args.against)
+    lines = ["| | R@20 / N@20 | " + " | ".join(f"vs {label} (p)" for label, _ in references) + " |",
+             "|---" * (2 + len(references)) + "|"]
+    for label, variant in _labelled(args.rows):
+        cells = [runs.cell(variant)] + ["" if other == variant else runs.against(variant, other)
+                                        for _, other in references]
+        lines.append(f"| {label} | " + " | ".join(cells) + " |")
+    return "\n".join(lines)
+
+
+def ablation_table(argv):
+    parser = argparse.ArgumentParser(prog="ablation")
+    _common(parser)
+    parser.add_argument("--base", default="base")
+    parser.add_argument("--con", default="con:con_negatives=batch")
+    parser.add_argument("--full", default="darec:darec_interval=10")
+    args = parser.parse_args(argv)
+    runs = Runs(args.runs, args.dataset, args.backbone, args.seeds)
+    own = args.full.partition(":")[2]
+    lines = [f"| {args.backbone} on {args.dataset} | R@20 / N@20 | vs full DaRec | vs {args.backbone} | vs Con |",
+             "|---|---|---|---|---|"]
+    present = {r["variant"] for r in runs.rows}
+    for name in ABLATIONS:
+        variant = f"{name}:{own}" if own else name
+        if variant in present:
+            lines.append(f"| {name} | {runs.cell(variant)} | {runs.against(variant, args.full)} | "
+                         f"{runs.against(variant, args.base)} | {runs.against(variant, args.con)} |")
+    return "\n".join(lines)
+
+
+TABLES = {"variants": variants_table, "ablation": ablation_table}
+
+
+def make_table(directive):
+    r"""The table a directive (``variants --runs ...``) names."""
+    words = shlex.split(directive)
+    if not words or words[0] not in TABLES:
+        raise TableError(f"unknown table {words[:1]}: expected one of {sorted(TABLES)}")
+    return TABLES[words[0]](words[1:])

@@ -1,0 +1,65 @@
+"""Generated tables in the docs: made from the runs files, checked for drift."""
+
+import statistics
+
+import pytest
+from scipy import stats
+
+from recbole_darec.experiments import pages
+from recbole_darec.experiments.runs import write_runs
+from recbole_darec.experiments.tables import TableError, make_table
+
+
+def test_every_generated_table_in_the_docs_matches_its_runs_file():
+    # Regenerating README.md and docs/ from the committed runs files changes nothing.
+    assert pages.main(["--check"]) == 0
+
+
+def _runs(tmp_path, rows):
+    path = tmp_path / "grid.runs.csv"
+    base = {"dataset": "d", "backbone": "LightGCN", "setting": "s1", "model": "M"}
+    write_runs(str(path), [{**base, **row} for row in rows])
+    return str(path)
+
+
+def test_a_variants_table_by_hand(tmp_path):
+    ours, theirs = [0.30, 0.32, 0.34], [0.20, 0.25, 0.24]
+    path = _runs(tmp_path, [{"variant": v, "seed": s, "recall@20": r, "ndcg@20": r / 2}
+                            for v, values in (("darec", ours), ("base", theirs)) for s, r in zip((1, 2, 3), values)])
+    table = make_table(f"variants --runs {path} --dataset d --rows DaRec=darec --against LightGCN=base")
+    change = 100 * (statistics.mean(ours) - statistics.mean(theirs)) / statistics.mean(theirs)
+    p = stats.ttest_rel(ours, theirs).pvalue
+    assert table.splitlines()[0] == "| | R@20 / N@20 | vs LightGCN (p) |"
+    assert table.splitlines()[2] == (
+        f"| DaRec | 0.3200 ± 0.0200 / 0.1600 ± 0.0100 | +{change:.1f}% (p {p:.3f}) / +{change:.1f}% (p {p:.3f}) |")
+
+
+def test_a_block_whose_table_differs_from_its_runs_is_rewritten(tmp_path):
+    path = _runs(tmp_path, [{"variant": "base", "seed": s, "recall@20": 0.1 * s, "ndcg@20": 0.05 * s}
+                            for s in (1, 2, 3)])
+    stale = f"text\n<!-- generated: variants --runs {path} --dataset d --rows base -->\n| typed by hand |\n" \
+            "<!-- end generated -->\nmore text\n"
+    fresh = pages.regenerated(stale, "page.md")
+    assert "| typed by hand |" not in fresh and "| base | 0.2000 ± 0.1000 / 0.1000 ± 0.0500 |" in fresh
+    assert fresh.startswith("text\n") and fresh.endswith("<!-- end generated -->\nmore text\n")
+    assert pages.regenerated(fresh, "page.md") == fresh
+
+
+@pytest.mark.parametrize("rows, directive, message", [
+    ([("base", "s1", 1), ("base", "s2", 2)], "--rows base --seeds 1 2", r"base has runs of settings \['s1', 's2'\]; name one as base@SETTING"),
+    ([("base", "s1", 1)], "--rows base --seeds 1 2", r"base has no run for seeds \[2\]"),
+    ([("base", "s1", 1)], "--rows base --seeds 1 --dataset other", "no run of backbone LightGCN on other"),
+])
+def test_a_directive_naming_runs_that_are_not_there_says_which(tmp_path, rows, directive, message):
+    path = _runs(tmp_path, [{"variant": v, "setting": setting, "seed": seed, "recall@20": 0.1, "ndcg@20": 0.1}
+                            for v, setting, seed in rows])
+    with pytest.raises(TableError, match=message):
+        make_table(f"variants --runs {path} --dataset d {directive}")
+    # A variant made under two settings is picked by naming one.
+    if "settings" in message:
+        assert "| base@s2 | 0.1000" in make_table(f"variants --runs {path} --dataset d --rows base@s2 --seeds 2")
+
+
+def test_an_unknown_table_is_named():
+    with pytest.raises(TableError, match=r"unknown table \['chart'\]"):
+        make_table("chart --runs x")
