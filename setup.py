@@ -38,7 +38,7 @@ setup(
     description="DaRec (disentangled alignment of LLM and collaborative representations) for RecBole",
     packages=find_packages(include=["recbole_darec", "recbole_darec.*"]),
     py_modules=["recbole_darec_autoload"],
-    package_data={"recbole_darec": ["properties/*/*.yaml"]},  # model/ and tune/
+    package_data={"recbole_darec": ["properties/*/*.yaml", "experiments/*.csv"]},  # model/ and tune/; Table 1
     python_requires=">=3.10,<3.12",
     install_requires=INSTALL_REQUIRES,
     extras_require={
