@@ -14,6 +14,8 @@ if REPO_ROOT not in sys.path:
     # Run from anywhere: the repository's own recbole_darec wins over an installed copy.
     sys.path.insert(0, REPO_ROOT)
 
+from recbole_darec.experiments.stats import fmt_mean_std, mean_std  # noqa: E402,F401  (the benchmarks' too)
+
 
 def resolve_device(name):
     if name == "cuda" and not torch.cuda.is_available():
@@ -79,12 +81,6 @@ def median_iqr(values):
     return statistics.median(values), quantile(values, 0.25), quantile(values, 0.75)
 
 
-def mean_std(values):
-    if len(values) < 2:
-        return float(values[0]), 0.0
-    return statistics.mean(values), statistics.stdev(values)
-
-
 def fmt_ms(seconds, digits=1):
     return f"{seconds * 1e3:.{digits}f}"
 
@@ -92,11 +88,6 @@ def fmt_ms(seconds, digits=1):
 def fmt_median_iqr_ms(values, digits=1):
     median, q1, q3 = median_iqr(values)
     return f"{fmt_ms(median, digits)} [{fmt_ms(q1, digits)}, {fmt_ms(q3, digits)}]"
-
-
-def fmt_mean_std(values, scale=1.0, digits=3):
-    mean, std = mean_std(values)
-    return f"{mean * scale:.{digits}f} ± {std * scale:.{digits}f}"
 
 
 def markdown_table(header, rows):

@@ -11,7 +11,6 @@ import argparse
 import os
 import sys
 import resource
-import statistics
 import tempfile
 import time
 
@@ -20,6 +19,7 @@ import numpy as np
 # The working tree's recbole_darec, not an older installed copy.
 sys.path.insert(0, os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
 
+from recbole_darec.experiments.stats import fmt_mean_std  # noqa: E402
 
 def main():
     parser = argparse.ArgumentParser()
@@ -73,8 +73,7 @@ def main():
     print("| path | seconds (mean ± std) | runs | file size |")
     print("|---|---|---|---|")
     for name, times, size in rows:
-        spread = statistics.stdev(times) if len(times) > 1 else 0.0
-        print(f"| {name} | {statistics.mean(times):.2f} ± {spread:.2f} | {len(times)} | {size / 2**20:.0f} MiB |")
+        print(f"| {name} | {fmt_mean_std(times, digits=2)} | {len(times)} | {size / 2**20:.0f} MiB |")
     print(f"\npeak RSS of this process: {peak_mib:.0f} MiB")
 
 
