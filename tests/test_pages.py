@@ -63,3 +63,10 @@ def test_a_directive_naming_runs_that_are_not_there_says_which(tmp_path, rows, d
 def test_an_unknown_table_is_named():
     with pytest.raises(TableError, match=r"unknown table \['chart'\]"):
         make_table("chart --runs x")
+
+
+def test_a_validation_table_reads_the_best_validation_score_and_its_epoch(tmp_path):
+    path = _runs(tmp_path, [{"variant": "alpharec:lr=1", "seed": 1, "recall@20": 0.9, "ndcg@20": 0.9,
+                             "best_valid": 0.2738, "best_epoch": 80, "epochs": 115}])
+    table = make_table(f"validation --runs {path} --dataset d --seeds 1 --rows lr=alpharec:lr=1")
+    assert table.splitlines()[2] == "| lr | 0.2738 (80 of 115) |"  # never the test metrics

@@ -4,6 +4,8 @@ generated blocks (:mod:`.pages`): each number comes from the runs, none is typed
 * ``variants``: chosen variants' R@20 / N@20 (mean ± std over the seeds) and their relative
   difference, with the paired t-test's p, against chosen reference variants.
 * ``ablation``: DaRec's ablations on one backbone against full DaRec, the backbone and Con.
+* ``validation``: a sweep's best validation score per variant, with the epoch it came at: what a
+  setting is chosen on (the test metrics of a sweep stay unread).
 """
 
 import argparse
@@ -56,6 +58,13 @@ class Runs:
         if missing:
             raise TableError(f"{self.path}: {variant} has no run for seeds {missing}")
         return [by_seed[seed][metric] for seed in self.seeds]
+
+    def run(self, variant, seed):
+        r"""The row of ``variant``'s run on ``seed`` (one setting, as :meth:`values` asks)."""
+        self.values(variant, "best_valid")
+        name, _, setting = variant.partition("@")
+        return next(r for r in self.rows if r["variant"] == name and r["seed"] == seed
+                    and (not setting or r["setting"] == setting))
 
     def cell(self, variant):
         return " / ".join(fmt_mean_std(self.values(variant, m)) for m in METRICS)
@@ -123,7 +132,26 @@ def ablation_table(argv):
     return "\n".join(lines)
 
 
-TABLES = {"variants": variants_table, "ablation": ablation_table}
+def validation_table(argv):
+    parser = argparse.ArgumentParser(prog="validation")
+    _common(parser)
+    parser.add_argument("--rows", nargs="+", required=True, metavar="LABEL=VARIANT")
+    parser.add_argument("--metric", default="N@20", help="how the header names the validation metric")
+    args = parser.parse_args(argv)
+    runs = Runs(args.runs, args.dataset, args.backbone, args.seeds)
+    seeds = ", ".join(map(str, args.seeds))
+    lines = [f"| setting | best validation {args.metric}, seed {seeds} (epoch of epochs trained) |", "|---|---|"]
+    for label, variant in _labelled(args.rows):
+        cells = []
+        for seed in args.seeds:
+            run = runs.run(variant, seed)
+            epochs = f" ({run['best_epoch']} of {run['epochs']})" if "best_epoch" in run and "epochs" in run else ""
+            cells.append(f"{run['best_valid']:.4f}{epochs}")
+        lines.append(f"| {label} | " + "; ".join(cells) + " |")
+    return "\n".join(lines)
+
+
+TABLES = {"variants": variants_table, "ablation": ablation_table, "validation": validation_table}
 
 
 def make_table(directive):
