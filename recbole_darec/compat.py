@@ -9,14 +9,19 @@ Applied once, on ``import recbole_darec``; each fix is scoped to RecBole's own c
 * scipy >= 1.13 removed ``dok_matrix._update``, which the adjacency builders of LightGCN, NGCF,
   GCMC, NCL, SpectralCF, KGIN and MCCLK call. It is restored as a plain dict update.
 * numpy >= 1.24 removed ``np.float`` and friends; RecBole's own ``Config`` puts them back
-  (``Config.compatibility_settings``) when it is built, but ``load_data_and_model`` (or a user's
-  own ``torch.load`` of a checkpoint) unpickles the checkpoint's ``Config`` instead of building
-  one, so in a fresh process RecBole's NDCG then fails on ``np.float``. An unpickled ``Config``
-  now runs those settings as its constructor would have.
-* pandas 2.x warns once per field and file about RecBole's chained ``inplace=True`` fills; those
-  warnings (and torch's deprecation notes about RecBole's calls) are silenced for RecBole's
-  modules only. pandas 3 makes those fills silent no-ops (copy-on-write), so setup.py pins
-  pandas < 3 and a warning is raised if pandas 3 is found anyway.
+  (``Config.compatibility_settings``) when it is built, from names that numpy 2 removed too
+  (``np.float_``, ``np.complex_``, ``np.unicode_``), so under numpy 2 no ``Config`` could be
+  built. The aliases are now made from the names both numpy 1 and 2 have (``np.float64``, ...).
+  ``load_data_and_model`` (or a user's own ``torch.load`` of a checkpoint) unpickles the
+  checkpoint's ``Config`` instead of building one, so in a fresh process RecBole's NDCG then
+  failed on ``np.float``: an unpickled ``Config`` now runs those settings as its constructor would.
+* pandas 3 copies on write, so RecBole's fills of a column in place (``df[field].fillna(...,
+  inplace=True)``) change a copy and nothing else: missing values of ``.user`` / ``.item`` fields
+  stayed NaN (a float field kept NaN instead of its mean, a token sequence field failed on
+  ``nan.split``). ``Dataset._fill_nan`` now assigns the filled column back, and the data files'
+  missing sequence values are read as empty sequences, as RecBole intended. pandas 2.x warns once
+  per field and file about those fills; the warnings (and torch's deprecation notes about
+  RecBole's calls) are silenced for RecBole's modules only.
 * RecBole's ``ensure_dir`` checks for a folder, then creates it: processes that start together
   (parallel Ray Tune trials sharing one ``checkpoint_dir``) can all see no folder, and every
   ``makedirs`` but the first raises ``FileExistsError``, failing that trial before it trains. It
@@ -57,6 +62,20 @@ def _trusting_recbole_checkpoints(function):
     return wrapper
 
 
+def _numpy_aliases(self):
+    r"""RecBole's ``Config.compatibility_settings``, from names that numpy 1 and 2 both have."""
+    import numpy as np
+
+    np.bool = np.bool_
+    np.int = np.int_
+    np.float = np.float64
+    np.complex = np.complex128
+    np.object = np.object_
+    np.str = np.str_
+    np.long = np.int_
+    np.unicode = np.str_
+
+
 def _unpickled_config_state(self, state):
     self.__dict__.update(state)
     self.compatibility_settings()
@@ -73,6 +92,7 @@ def _patch_checkpoint_loading():
     load = _trusting_recbole_checkpoints(quick_start.load_data_and_model)
     quick_start.load_data_and_model = load
     recbole.quick_start.load_data_and_model = load
+    Config.compatibility_settings = _numpy_aliases
     # Checkpoints pickle RecBole's Config; unpickling skips its constructor's numpy settings.
     Config.__setstate__ = _unpickled_config_state
 
@@ -120,16 +140,55 @@ def _quiet_ray_pkg_resources_warning():
     )
 
 
-def _quiet_recbole_warnings():
-    import pandas
+def _fill_nan(self):
+    r"""RecBole's ``Dataset._fill_nan`` with each filled column assigned back (pandas 3 copies on
+    write, so a fill in place of ``feat[field]`` is lost): a missing token becomes 0 ([PAD]), a
+    missing float the field's mean, a missing sequence an empty one."""
+    import numpy as np
+    from recbole.utils import FeatureType
 
-    if int(pandas.__version__.split(".")[0]) >= 3:
-        warnings.warn(
-            "recbole_darec: pandas >= 3 makes RecBole 1.2.1's chained fillna(inplace=True) "
-            "a no-op (copy-on-write), so missing values in .user/.item files stay NaN; "
-            "install pandas<3 (setup.py pins it).",
-            RuntimeWarning,
-        )
+    for feat_name in self.feat_name_list:
+        feat = getattr(self, feat_name)
+        for field in feat:
+            ftype = self.field2type[field]
+            if ftype == FeatureType.TOKEN:
+                feat[field] = feat[field].fillna(value=0)
+            elif ftype == FeatureType.FLOAT:
+                feat[field] = feat[field].fillna(value=feat[field].mean())
+            else:
+                empty = np.int64 if ftype == FeatureType.TOKEN_SEQ else np.float64
+                feat[field] = feat[field].apply(lambda x: np.array([], dtype=empty) if isinstance(x, float) else x)
+
+
+class _PandasReadingEmptySequences:
+    r"""The ``pandas`` that RecBole's dataset module sees: the same, except that ``read_csv``
+    reads a missing value of a sequence column (header ``name:token_seq`` / ``name:float_seq``)
+    as an empty string, what RecBole's in-place fill meant to do before splitting the sequences."""
+
+    def __init__(self, pandas):
+        self._pandas = pandas
+
+    def __getattr__(self, name):
+        return getattr(self._pandas, name)
+
+    def read_csv(self, *args, **kwargs):
+        frame = self._pandas.read_csv(*args, **kwargs)
+        for column in frame.columns:
+            if str(column).endswith(("token_seq", "float_seq")):
+                frame[column] = frame[column].fillna("")
+        return frame
+
+
+def _patch_pandas_fills():
+    import pandas
+    import recbole.data.dataset.dataset as dataset_module
+
+    dataset_module.Dataset._fill_nan = _fill_nan
+    if not isinstance(dataset_module.pd, _PandasReadingEmptySequences):
+        dataset_module.pd = _PandasReadingEmptySequences(pandas)
+
+
+def _quiet_recbole_warnings():
     warnings.filterwarnings(
         "ignore", message=".*chained assignment.*", category=FutureWarning, module=r"recbole\."
     )
@@ -149,6 +208,7 @@ def apply():
     _patch_checkpoint_loading()
     _patch_scipy_dok()
     _patch_ensure_dir()
+    _patch_pandas_fills()
     _quiet_recbole_warnings()
     from recbole_darec.datasets.guard import guard_dataset_loading
 

@@ -102,3 +102,49 @@ def test_no_recbole_warnings_and_missing_values_filled(tmp_path):
     recbole_warnings = [l for l in completed.stderr.splitlines() if "site-packages/recbole/" in l]
     assert recbole_warnings == []
     assert "pkg_resources" not in completed.stderr, completed.stderr[-3000:]
+
+
+def test_a_config_builds_without_the_numpy_names_that_numpy_2_removed(monkeypatch):
+    # RecBole's Config.compatibility_settings reads np.float_, np.complex_ and np.unicode_, which
+    # numpy 2 removed: every Config failed there. The aliases now come from names both have.
+    from recbole.config import Config
+
+    for name in ("float_", "complex_", "unicode_", "float", "complex", "unicode"):
+        monkeypatch.delattr(np, name, raising=False)
+    Config(model="LightGCN", dataset="ml-100k", config_dict={"state": "ERROR"})
+    assert (np.float, np.complex, np.unicode, np.long) == (np.float64, np.complex128, np.str_, np.int_)
+
+
+def test_missing_values_are_filled_when_pandas_copies_on_write(tmp_path):
+    r"""pandas 3 copies on write (pandas 2 does with ``mode.copy_on_write``): RecBole's in-place
+    fills of a column changed a copy, so a missing float stayed NaN and a missing token sequence
+    failed on ``nan.split``. Filled as RecBole meant: the mean, [PAD], an empty sequence."""
+    folder = tmp_path / "cow"
+    folder.mkdir()
+    (folder / "cow.inter").write_text(
+        "user_id:token\titem_id:token\n" + "".join(f"u{u}\ti{(u + k) % 5}\n" for u in range(6) for k in range(3)))
+    (folder / "cow.item").write_text(
+        "item_id:token\tbrand:token\tprice:float\ttags:token_seq\n"
+        "i0\tb0\t1.0\ta b\ni1\t\t3.0\tb\ni2\tb2\t\tc\ni3\tb3\t5.0\t\ni4\tb4\t7.0\ta\n")
+    script = (
+        "import pandas as pd\n"
+        "pd.set_option('mode.copy_on_write', True)\n"
+        "import recbole_darec\n"
+        "from recbole.config import Config\n"
+        "from recbole.data import create_dataset\n"
+        f"c = Config(model='LightGCN', dataset='cow', config_dict={{'data_path': {str(tmp_path)!r}, "
+        "'load_col': None, 'state': 'ERROR'})\n"
+        "d = create_dataset(c)\n"
+        "items = d.item_feat\n"
+        "row = {d.id2token('item_id', i): i for i in range(1, d.item_num)}\n"
+        "print('PRICE', float(items['price'][row['i2']]))\n"
+        "print('BRAND', int(items['brand'][row['i1']]))\n"
+        "print('TAGS', len(items['tags'][row['i3']]), len(items['tags'][row['i0']]))\n"
+    )
+    completed = subprocess.run([sys.executable, "-c", script], capture_output=True, text=True, cwd=tmp_path,
+                               timeout=120, env={**os.environ, "PYTHONPATH": REPO})
+    assert completed.returncode == 0, completed.stderr[-3000:]
+    lines = dict(line.split(" ", 1) for line in completed.stdout.splitlines() if line.split(" ")[0].isupper())
+    assert float(lines["PRICE"]) == pytest.approx(4.0)  # the mean of 1, 3, 5, 7
+    assert lines["BRAND"] == "0"  # [PAD]
+    assert lines["TAGS"].split() == ["0", "2"]  # an empty sequence; 'a b' kept
