@@ -190,3 +190,13 @@ def test_it_trains_through_run_recbole_and_reloads_to_the_same_test_metrics(tiny
     model.restore_user_e = model.restore_item_e = None
     trainer = get_trainer(config["MODEL_TYPE"], config["model"])(config, model)
     assert trainer.evaluate(test_data, load_best_model=False) == result["test_result"]
+
+
+@pytest.mark.parametrize("own", [False, True])
+def test_the_encoders_rows_are_the_mlp_of_each_input(tiny, own):
+    # get_ego_embeddings averages the first layer's item rows for the users (linearity): it must
+    # equal the MLP applied to input_vectors(), the mean (and own) vectors themselves.
+    _, _, _, model = build(tiny, model="AlphaRec", llm_user_vectors=own)
+    with torch.no_grad():
+        torch.testing.assert_close(model.get_ego_embeddings(), model.encoder(torch.cat(model.input_vectors())),
+                                   rtol=1e-5, atol=1e-6)

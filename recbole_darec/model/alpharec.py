@@ -103,7 +103,17 @@ class AlphaRec(LLMVectorInput, LightGCN):
         return users, item_vectors
 
     def get_ego_embeddings(self):
-        return self.encoder(torch.cat(self.input_vectors()))
+        r"""The MLP of every user's and item's input. A user's input is an average of item vectors,
+        and the first layer is affine, so its user rows are the same average of the items' rows:
+        one item-sized product and a sparse average instead of a user-sized product (on Steam,
+        23k users against 5k items), the same numbers up to rounding."""
+        first, activation, second = self.encoder
+        own_vectors, item_vectors = self.llm_vectors[: self.n_users], self.llm_vectors[self.n_users:]
+        items = item_vectors @ first.weight.T
+        users = torch.sparse.mm(self.user_item_mean, items)
+        if self.user_own_vectors:
+            users = (users + own_vectors @ first.weight.T) / 2
+        return second(activation(torch.cat([users, items]) + first.bias))
 
     def forward(self):
         # L2-normalised, so that LightGCN's dot-product predict / full_sort_predict score the cosine.
