@@ -31,6 +31,7 @@ Applied once, on ``import recbole_darec``; each fix is scoped to RecBole's own c
   warning is noise to our users and is silenced for ray's modules only.
 """
 
+import contextlib
 import functools
 import os
 import warnings
@@ -179,6 +180,44 @@ class _PandasReadingEmptySequences:
         return frame
 
 
+@contextlib.contextmanager
+def _row_lengths_from_agg_len():
+    r"""While RecBole's sequence code runs: ``Series.agg(len)`` gives each row's length (pandas < 3's
+    answer, which that code reads), not the Series' own length (pandas 3's)."""
+    import pandas
+
+    original = pandas.Series.agg
+
+    def agg(self, func=None, *args, **kwargs):
+        if func is len:
+            return self.map(len)
+        return original(self, func, *args, **kwargs)
+
+    pandas.Series.agg = agg
+    try:
+        yield
+    finally:
+        pandas.Series.agg = original
+
+
+def _with_row_lengths(method):
+    if getattr(method, "_recbole_darec_row_lengths", False):
+        return method
+
+    @functools.wraps(method)
+    def wrapper(*args, **kwargs):
+        with _row_lengths_from_agg_len():
+            return method(*args, **kwargs)
+
+    wrapper._recbole_darec_row_lengths = True
+    return wrapper
+
+
+# RecBole's methods that read Series.agg(len) as row lengths.
+ROW_LENGTH_READERS = (("recbole.data.dataset.dataset", "Dataset", ("_normalize", "_discretization", "_remap")),
+                      ("recbole.data.dataset.kg_dataset", "KnowledgeBasedDataset", ("_reset_ent_remapID",)))
+
+
 def _patch_pandas_fills():
     import pandas
     import recbole.data.dataset.dataset as dataset_module
@@ -186,12 +225,21 @@ def _patch_pandas_fills():
     dataset_module.Dataset._fill_nan = _fill_nan
     if not isinstance(dataset_module.pd, _PandasReadingEmptySequences):
         dataset_module.pd = _PandasReadingEmptySequences(pandas)
+    import importlib
+
+    for module_name, class_name, methods in ROW_LENGTH_READERS:
+        owner = getattr(importlib.import_module(module_name), class_name)
+        for name in methods:
+            setattr(owner, name, _with_row_lengths(owner.__dict__[name]))
 
 
 def _quiet_recbole_warnings():
-    warnings.filterwarnings(
-        "ignore", message=".*chained assignment.*", category=FutureWarning, module=r"recbole\."
-    )
+    # pandas 2 warns with a FutureWarning, pandas 3 with ChainedAssignmentError (a Warning): the
+    # fills it names are done by _fill_nan and _PandasReadingEmptySequences instead.
+    warnings.filterwarnings("ignore", message=".*chained assignment.*", category=Warning, module=r"recbole\.")
+    # pandas 3 deprecates the inplace keyword that RecBole's drops, sorts and de-duplications use.
+    warnings.filterwarnings("ignore", message=r".*inplace keyword.*deprecated.*", category=Warning,
+                            module=r"recbole\.")
     for message in (r".*torch\.cuda\.amp\..*", r".*torch\.sparse\..*", r".*sparse.*deprecated.*"):
         for category in (FutureWarning, UserWarning):
             warnings.filterwarnings("ignore", message=message, category=category, module=r"recbole\.")

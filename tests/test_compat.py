@@ -148,3 +148,23 @@ def test_missing_values_are_filled_when_pandas_copies_on_write(tmp_path):
     assert float(lines["PRICE"]) == pytest.approx(4.0)  # the mean of 1, 3, 5, 7
     assert lines["BRAND"] == "0"  # [PAD]
     assert lines["TAGS"].split() == ["0", "2"]  # an empty sequence; 'a b' kept
+
+
+def test_sequence_fields_remap_when_series_agg_len_is_the_series_length(tmp_path, monkeypatch):
+    # pandas 3: Series.agg(func) calls func on the whole Series, so agg(len) is its length, not the
+    # rows' lengths that RecBole's remapping of a token sequence field reads.
+    import pandas
+    from recbole.config import Config
+    from recbole.data import create_dataset
+
+    monkeypatch.setattr(pandas.Series, "agg", lambda self, func=None, *args, **kwargs: func(self))
+    folder = tmp_path / "seq"
+    folder.mkdir()
+    (folder / "seq.inter").write_text(
+        "user_id:token\titem_id:token\n" + "".join(f"u{u}\ti{(u + k) % 4}\n" for u in range(5) for k in range(3)))
+    (folder / "seq.item").write_text("item_id:token\ttags:token_seq\ni0\ta b\ni1\tb\ni2\tc a b\ni3\td\n")
+    config = Config(model="LightGCN", dataset="seq",
+                    config_dict={"data_path": str(tmp_path), "load_col": None, "state": "ERROR"})
+    dataset = create_dataset(config)
+    lengths = {dataset.id2token("item_id", i): len(dataset.item_feat["tags"][i]) for i in range(1, dataset.item_num)}
+    assert lengths == {"i0": 2, "i1": 1, "i2": 3, "i3": 1}
