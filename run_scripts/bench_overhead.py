@@ -58,6 +58,7 @@ VARIANTS = {
     "DaRecLightGCN, darec_score: fused": ("DaRecLightGCN", {"darec_score": "fused"}),
     # Its own yaml's batch (4096, the authors') and 256 negatives per positive: an epoch as trained.
     "AlphaRec": ("AlphaRec", {}),
+    "AlphaRec, alpharec_hidden_size: 1024": ("AlphaRec", {"alpharec_hidden_size": 1024}),
 }
 
 

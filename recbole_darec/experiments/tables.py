@@ -22,16 +22,17 @@ class TableError(ValueError):
     r"""A table's directive names runs that are not there, or not unambiguously."""
 
 
-def _labelled(pairs):
-    r"""``LABEL=VARIANT`` (or a bare ``VARIANT``, its own label) -> [(label, variant)]."""
+def _labelled(pairs, known):
+    r"""``LABEL=VARIANT`` or a bare ``VARIANT`` (its own label) -> [(label, variant)]. A variant's
+    settings hold '=' too (``darec:darec_weight=0.1``): a word that is a variant of the runs
+    (``known``, with or without ``@SETTING``) is bare, anything else is split at its first '='."""
     found = []
     for pair in pairs:
-        label, equals, variant = pair.partition("=")
-        # A variant has '=' in its settings (darec:darec_weight=0.1): only a label before a ':'-free
-        # first part counts as one.
-        if not equals or ":" in label:
-            label, variant = pair, pair
-        found.append((label, variant))
+        if pair.partition("@")[0] in known or "=" not in pair:
+            found.append((pair, pair))
+        else:
+            label, _, variant = pair.partition("=")
+            found.append((label, variant))
     return found
 
 
@@ -44,6 +45,7 @@ class Runs:
         if not rows:
             raise TableError(f"{path}: no run of backbone {backbone} on {dataset}")
         self.rows = rows
+        self.variants = {r["variant"] for r in rows}
 
     def values(self, variant, metric):
         r"""``metric`` of ``variant``'s run on each seed, in seed order. A variant whose runs were made
@@ -102,10 +104,10 @@ def variants_table(argv):
     parser.add_argument("--against", nargs="+", default=[], metavar="LABEL=VARIANT")
     args = parser.parse_args(argv)
     runs = Runs(args.runs, args.dataset, args.backbone, args.seeds)
-    references = _labelled(args.against)
+    references = _labelled(args.against, runs.variants)
     lines = ["| | R@20 / N@20 | " + " | ".join(f"vs {label} (p)" for label, _ in references) + " |",
              "|---" * (2 + len(references)) + "|"]
-    for label, variant in _labelled(args.rows):
+    for label, variant in _labelled(args.rows, runs.variants):
         cells = [runs.cell(variant)] + ["" if other == variant else runs.against(variant, other)
                                         for _, other in references]
         lines.append(f"| {label} | " + " | ".join(cells) + " |")
@@ -141,7 +143,7 @@ def validation_table(argv):
     runs = Runs(args.runs, args.dataset, args.backbone, args.seeds)
     seeds = ", ".join(map(str, args.seeds))
     lines = [f"| setting | best validation {args.metric}, seed {seeds} (epoch of epochs trained) |", "|---|---|"]
-    for label, variant in _labelled(args.rows):
+    for label, variant in _labelled(args.rows, runs.variants):
         cells = []
         for seed in args.seeds:
             run = runs.run(variant, seed)
