@@ -143,3 +143,31 @@ def test_cluster_means_are_differentiable_and_use_fallback_for_empty():
     assert means.tolist() == [[2.0, 2.0], [7.0, 7.0]]
     means.sum().backward()
     assert rows.grad.tolist() == [[0.5, 0.5], [0.5, 0.5]]
+
+
+def test_uniformity_never_calls_pdist_and_its_gradient_matches_the_pairwise_form(monkeypatch):
+    # torch.pdist's CUDA backward allocates an (N-1) N d buffer; the loss must not use it.
+    rows = torch.randn(7, 5, dtype=torch.float64, requires_grad=True)
+    unit = torch.nn.functional.normalize(rows, dim=1)
+    i, j = torch.triu_indices(7, 7, 1)
+    expected = torch.logsumexp(-2.0 * (unit[i] - unit[j]).pow(2).sum(1), 0) - math.log(21)
+    (expected_grad,) = torch.autograd.grad(expected, rows)
+
+    def refuse(*args, **kwargs):
+        raise AssertionError("torch.pdist called")
+
+    monkeypatch.setattr(torch, "pdist", refuse)
+    value = uniformity_loss(rows)
+    (grad,) = torch.autograd.grad(value, rows)
+    assert value.item() == pytest.approx(expected.item(), rel=1e-9)
+    torch.testing.assert_close(grad, expected_grad)
+
+
+def test_cluster_means_count_without_bincount(monkeypatch):
+    # torch.bincount reads its largest label back to the host on CUDA.
+    from recbole_darec.model.kmeans import cluster_means
+
+    monkeypatch.setattr(torch, "bincount", lambda *args, **kwargs: (_ for _ in ()).throw(AssertionError("bincount")))
+    rows = torch.tensor([[1.0, 0.0], [3.0, 0.0], [0.0, 5.0]])
+    means = cluster_means(rows, torch.tensor([0, 0, 1]), torch.full((3, 2), 9.0))
+    assert means.tolist() == [[2.0, 0.0], [0.0, 5.0], [9.0, 9.0]]  # the empty cluster keeps its fallback

@@ -17,6 +17,8 @@ Config keys (defaults in ``properties/model/DaRecRecommender.yaml``):
     darec_n_clusters, darec_kmeans_iters, darec_matching.
 """
 
+import math
+
 import torch
 import torch.nn as nn
 import torch.nn.functional as F
@@ -40,11 +42,17 @@ def uniformity_loss(rows, t=2.0):
 
     Computed as a log-sum-exp so that well-spread rows (tiny exponentials) stay finite.
     """
-    if rows.shape[0] < 2:
-        raise ValueError(f"uniformity needs at least 2 rows, got {rows.shape[0]}")
-    squared_distances = torch.pdist(F.normalize(rows, dim=1), p=2).pow(2)
-    log_pairs = torch.log(torch.tensor(float(squared_distances.numel()), device=rows.device))
-    return torch.logsumexp(-t * squared_distances, dim=0) - log_pairs
+    n = rows.shape[0]
+    if n < 2:
+        raise ValueError(f"uniformity needs at least 2 rows, got {n}")
+    # ||x_i - x_j||^2 = 2 - 2 x_i.x_j for unit rows: one N x N product. torch.pdist's backward
+    # would allocate an (N-1) N d buffer (268 MB at N 1,024 and d 64 on CUDA).
+    unit = F.normalize(rows, dim=1)
+    squared_distances = (2 - 2 * unit @ unit.T).clamp_min(0)
+    pairs = torch.ones(n, n, dtype=torch.bool, device=rows.device).triu(1)  # i < j
+    logits = (-t * squared_distances).masked_fill(~pairs, float("-inf"))
+    # The pair count is a Python number: no tensor built from it, so no host-to-device copy.
+    return torch.logsumexp(logits.flatten(), dim=0) - math.log(n * (n - 1) / 2)
 
 
 def global_alignment_loss(cf_shared, llm_shared, form="cosine_mean"):
@@ -79,11 +87,12 @@ def greedy_matching(distances):
     remaining = distances.detach().clone().float()
     perm = torch.empty(k, dtype=torch.long, device=distances.device)
     for _ in range(k):
-        flat = torch.argmin(remaining)
+        flat = torch.argmin(remaining).view(1)
         row, col = flat // k, flat % k
-        perm[row] = col
-        remaining[row, :] = float("inf")
-        remaining[:, col] = float("inf")
+        # Index ops with 1-element device tensors: indexing with a 0-d one reads it on the host.
+        perm.index_copy_(0, row, col)
+        remaining.index_fill_(0, row, float("inf"))
+        remaining.index_fill_(1, col, float("inf"))
     return perm
 
 

@@ -59,7 +59,9 @@ def cluster_means(rows, assignments, fallback):
     r"""Mean of the rows assigned to each cluster (differentiable in ``rows``); an empty cluster
     takes its row of ``fallback`` instead of 0/0."""
     k = fallback.shape[0]
-    counts = torch.bincount(assignments, minlength=k).to(rows.dtype).unsqueeze(1)
+    # Not torch.bincount: on CUDA it reads the largest label back to the host to size its output.
+    counts = torch.zeros(k, dtype=rows.dtype, device=rows.device).index_add_(
+        0, assignments, torch.ones_like(assignments, dtype=rows.dtype)).unsqueeze(1)
     sums = torch.zeros(k, rows.shape[1], dtype=rows.dtype, device=rows.device)
     sums = sums.index_add(0, assignments, rows)
     return torch.where(counts > 0, sums / counts.clamp_min(1), fallback.to(rows.dtype))
