@@ -80,7 +80,7 @@ def test_load_data_and_model_evaluates_in_a_fresh_process(tiny):
         "from recbole.utils import get_trainer\n"
         "config, model, _, _, _, test_data = load_data_and_model(sys.argv[1])\n"
         "trainer = get_trainer(config['MODEL_TYPE'], config['model'])(config, model)\n"
-        "print('RESULT', dict(trainer.evaluate(test_data, load_best_model=False)))\n"
+        "print('RESULT', {k: float(v) for k, v in trainer.evaluate(test_data, load_best_model=False).items()})\n"
     ))
     (line,) = [l for l in stdout.splitlines() if l.startswith("RESULT ")]
     assert ast.literal_eval(line[len("RESULT "):]) == dict(result["test_result"])

@@ -122,12 +122,12 @@ def check_vectors(source, tokens, vectors):
     if not finite.all():
         bad = np.flatnonzero(~finite)
         raise LLMVectorError(
-            f"{source}: {len(bad)} vector(s) contain NaN or inf, first at token {tokens[bad[0]]!r}"
+            f"{source}: {len(bad)} vector(s) contain NaN or inf, first at token {str(tokens[bad[0]])!r}"
         )
     unique, counts = np.unique(tokens, return_counts=True)
     if (counts > 1).any():
         raise LLMVectorError(
-            f"{source}: token {unique[counts > 1][0]!r} has more than one vector"
+            f"{source}: token {str(unique[counts > 1][0])!r} has more than one vector"
         )
     return vectors.astype(np.float32, copy=False)
 
@@ -140,8 +140,8 @@ def vectors_from_ragged_rows(source, tokens, rows):
     if (widths != widths[0]).any():
         odd = int(np.flatnonzero(widths != widths[0])[0])
         raise LLMVectorError(
-            f"{source}: ragged vectors: token {tokens[0]!r} has width {widths[0]} but token "
-            f"{tokens[odd]!r} has width {widths[odd]}"
+            f"{source}: ragged vectors: token {str(tokens[0])!r} has width {widths[0]} but token "
+            f"{str(tokens[odd])!r} has width {widths[odd]}"
         )
     return check_vectors(source, tokens, np.stack(rows).astype(np.float32))
 
@@ -166,7 +166,7 @@ def align_vectors(source, tokens, vectors, id_tokens, on_missing="error", logger
             aligned[1:][~present] = vectors.mean(axis=0)
             if logger is not None:
                 logger.warning(
-                    f"{source}: {n_missing} id(s) have no vector (e.g. {missing_tokens[0]!r}); "
+                    f"{source}: {n_missing} id(s) have no vector (e.g. {str(missing_tokens[0])!r}); "
                     f"filled with the mean vector (llm_missing: mean)"
                 )
         else:
