@@ -7,7 +7,10 @@ no other finder has the module. When RecBole's ``get_model`` looks for
 ``recbole.model.general_recommender.<name>`` and RecBole ships no such file, the finder imports
 ``recbole_darec``, whose registry (the one list of our models) registers everything, and answers
 with the registered module, or with nothing for a name that is not ours. Ray workers and ``spawn``
-children therefore resolve our models by name.
+children therefore resolve our models by name. RecBole's ``get_model`` looks in
+``general_recommender`` first for every model, so a process that looks up one of RecBole's
+sequential or context-aware models imports ``recbole_darec`` too (and with it the fixes of
+``recbole_darec.compat``); an error in that import leaves the lookup to RecBole.
 """
 
 import importlib
@@ -27,6 +30,8 @@ class _RecBoleModelFinder(importlib.abc.MetaPathFinder):
             _RecBoleModelFinder._loading = True
             try:
                 importlib.import_module("recbole_darec")
+            except Exception:  # noqa: BLE001  (a broken install must not break RecBole's own lookups)
+                return None
             finally:
                 _RecBoleModelFinder._loading = False
         module = sys.modules.get(fullname)

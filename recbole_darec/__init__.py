@@ -7,7 +7,15 @@ attribute of this package (``from recbole_darec import DaRecLightGCN``); the lis
 :data:`recbole_darec.registry.MODEL_MODULES`.
 """
 
-from recbole_darec import compat
+try:
+    import recbole  # noqa: F401
+except ImportError as error:
+    raise ImportError(
+        "recbole_darec needs RecBole 1.2.1, installed without its own requirements (they cap ray at "
+        "2.6.3, which has no wheel past Python 3.11): pip install --no-deps recbole==1.2.1 "
+        "(docs/install.md)") from error
+
+from recbole_darec import compat  # noqa: E402
 
 compat.apply()
 

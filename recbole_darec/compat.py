@@ -26,9 +26,12 @@ Applied once, on ``import recbole_darec``; each fix is scoped to RecBole's own c
   (parallel Ray Tune trials sharing one ``checkpoint_dir``) can all see no folder, and every
   ``makedirs`` but the first raises ``FileExistsError``, failing that trial before it trains. It
   now creates the folder with ``exist_ok``, in every RecBole module that imported it.
-* ray 2.6 (RecBole's pin) imports ``pkg_resources`` whenever RecBole is imported, and setuptools
-  warns about that on every run; setup.py pins setuptools < 82, which still ships it, so the
-  warning is noise to our users and is silenced for ray's modules only.
+* current ray's ``tune.report`` takes one dict; RecBole's ``objective_function`` reports with
+  keyword arguments (ray 2.6's form), which current ray refuses inside a Tune trial: its call
+  now passes them as the dict.
+* ray 2.6 (RecBole's own pin, which an older environment may still have) imports ``pkg_resources`` whenever
+  RecBole is imported, and setuptools warns about that on every run: the warning is silenced for
+  ray's modules only.
 """
 
 import contextlib
@@ -215,7 +218,33 @@ def _with_row_lengths(method):
 
 # RecBole's methods that read Series.agg(len) as row lengths.
 ROW_LENGTH_READERS = (("recbole.data.dataset.dataset", "Dataset", ("_normalize", "_discretization", "_remap")),
-                      ("recbole.data.dataset.kg_dataset", "KnowledgeBasedDataset", ("_reset_ent_remapID",)))
+                      ("recbole.data.dataset.kg_dataset", "KnowledgeBasedDataset", ("_reset_ent_remapID",)),
+                      ("recbole.data.dataset.sequential_dataset", "SequentialDataset", ("_benchmark_presets",)))
+
+
+class _RayTuneForRecBole:
+    r"""``ray.tune`` as RecBole 1.2.1's ``objective_function`` calls it: ``tune.report(**metrics)``,
+    ray 2.6's form. Current ray takes ``report(metrics)``; keyword metrics are passed as that dict."""
+
+    def __init__(self, tune):
+        self._tune = tune
+
+    def __getattr__(self, name):
+        return getattr(self._tune, name)
+
+    def report(self, *args, **metrics):
+        import inspect
+
+        if not args and "metrics" in inspect.signature(self._tune.report).parameters:
+            return self._tune.report(metrics)
+        return self._tune.report(*args, **metrics)
+
+
+def _patch_objective_function_reporting():
+    import recbole.quick_start.quick_start as quick_start
+
+    if not isinstance(quick_start.tune, _RayTuneForRecBole):
+        quick_start.tune = _RayTuneForRecBole(quick_start.tune)
 
 
 def _patch_pandas_fills():
@@ -257,6 +286,7 @@ def apply():
     _patch_scipy_dok()
     _patch_ensure_dir()
     _patch_pandas_fills()
+    _patch_objective_function_reporting()
     _quiet_recbole_warnings()
     from recbole_darec.datasets.guard import guard_dataset_loading
 

@@ -168,3 +168,41 @@ def test_sequence_fields_remap_when_series_agg_len_is_the_series_length(tmp_path
     dataset = create_dataset(config)
     lengths = {dataset.id2token("item_id", i): len(dataset.item_feat["tags"][i]) for i in range(1, dataset.item_num)}
     assert lengths == {"i0": 2, "i1": 1, "i2": 3, "i3": 1}
+
+
+def test_every_recbole_method_that_reads_agg_len_as_row_lengths_is_covered():
+    # A RecBole method missing here would silently get the Series' length under pandas 3.
+    import ast
+    import importlib
+
+    from recbole_darec.compat import ROW_LENGTH_READERS
+
+    covered = {(module, cls, name) for module, cls, names in ROW_LENGTH_READERS for name in names}
+    found = set()
+    for module in ("recbole.data.dataset.dataset", "recbole.data.dataset.kg_dataset",
+                   "recbole.data.dataset.sequential_dataset"):
+        tree = ast.parse(open(importlib.import_module(module).__file__, encoding="utf-8").read())
+        for cls in (node for node in tree.body if isinstance(node, ast.ClassDef)):
+            for method in (node for node in cls.body if isinstance(node, ast.FunctionDef)):
+                if any(isinstance(n, ast.Call) and getattr(n.func, "attr", None) == "agg" and n.args
+                       and getattr(n.args[0], "id", None) == "len" for n in ast.walk(method)):
+                    found.add((module, cls.name, method.name))
+    assert found and found <= covered, found - covered
+
+
+def test_recboles_objective_function_reports_a_dict_to_current_ray():
+    # RecBole calls tune.report(**metrics), ray 2.6's form; current ray takes report(metrics).
+    import recbole.quick_start.quick_start as quick_start
+
+    from recbole_darec.compat import _RayTuneForRecBole
+
+    received = []
+
+    class CurrentTune:
+        @staticmethod
+        def report(metrics, *, checkpoint=None):
+            received.append(metrics)
+
+    _RayTuneForRecBole(CurrentTune()).report(**{"recall@10": 0.1, "ndcg@10": 0.2})
+    assert received == [{"recall@10": 0.1, "ndcg@10": 0.2}]
+    assert isinstance(quick_start.tune, _RayTuneForRecBole)

@@ -130,3 +130,9 @@ def test_spawned_children_find_our_models():
     child.join(120)
     assert child.exitcode == 0
     assert queue.get(timeout=5) == "recbole_darec.model.dareclightgcn"
+
+
+def test_without_recbole_the_import_says_how_to_install_it():
+    completed = _find_in_fresh_process("import sys\nsys.modules['recbole'] = None\nimport recbole_darec")
+    assert completed.returncode != 0
+    assert "pip install --no-deps recbole==1.2.1" in completed.stderr

@@ -301,7 +301,9 @@ def text_contribution(runs_by_variant):
 
 
 def report(args, command, runs, dataset, keyed):
-    lines = [f"# DaRec's claim on {dataset}: base, RLMRec-Con, RLMRec-Gen, DaRec and its ablations", "",
+    title = ("AlphaRec beside the collaborative models" if anchor_kind(args.ours) == "AlphaRec"
+             else "DaRec's claim")
+    lines = [f"# {title} on {dataset}: base, RLMRec-Con, RLMRec-Gen, DaRec and its ablations", "",
              f"Command: `{command}`", "",
              f"Seeds asked: {args.seeds} (each row's runs column counts the seeds it finished). Machine: "
              f"{os.cpu_count()} CPU cores. Date: {datetime.date.today()}. Config: "

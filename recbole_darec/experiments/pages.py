@@ -57,14 +57,15 @@ def regenerated(text, where, root=REPO):
 def main(argv=None):
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument("--check", action="store_true", help="change nothing; exit 1 if a page is stale")
+    parser.add_argument("--root", default=REPO, help="the checkout whose pages and runs files to read")
     args = parser.parse_args(argv)
     stale = []
-    for path in pages():
+    for path in pages(args.root):
         with open(path, encoding="utf-8") as f:
             text = f.read()
-        new = regenerated(text, os.path.relpath(path, REPO))
+        new = regenerated(text, os.path.relpath(path, args.root), args.root)
         if new != text:
-            stale.append(os.path.relpath(path, REPO))
+            stale.append(os.path.relpath(path, args.root))
             if not args.check:
                 atomic_write_text(path, lambda f: f.write(new))
     if args.check and stale:

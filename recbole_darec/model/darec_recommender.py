@@ -80,6 +80,8 @@ class RepresentationRows:
         for seen, rows in self._looked_up:
             if seen is ids:
                 return rows
+        if not (torch.is_tensor(ids) and not ids.dtype.is_floating_point and ids.dtype != torch.bool):
+            return self.full()[ids]  # a mask or a slice: the whole table, then RecBole's own indexing
         # Each distinct row once: a batch repeats users and popular items.
         distinct, position = torch.unique(ids, return_inverse=True)
         rows = self.model.ranking_rows(self.cf_table[distinct], distinct + self.offset)[position]
