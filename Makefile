@@ -9,9 +9,11 @@ DEPS_STAMP := $(VENV)/.deps-installed
 .PHONY: install test demo clean
 
 # torch first and pinned: with no torch present, a looser requirement pulls a multi-GB CUDA build.
-$(DEPS_STAMP): setup.py
+$(DEPS_STAMP): setup.py Makefile
 	test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
 	$(BIN)/pip install --quiet --disable-pip-version-check torch==2.13.0
+	# RecBole without its ray<=2.6.3 cap; setup.py lists what it really needs (docs/install.md).
+	$(BIN)/pip install --quiet --disable-pip-version-check --no-deps recbole==1.2.1
 	$(BIN)/pip install --quiet --disable-pip-version-check ".[test]"
 	touch $(DEPS_STAMP)
 

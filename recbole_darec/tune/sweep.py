@@ -139,7 +139,7 @@ def trial_rows(results, keys, mode):
             status = "finished"  # RecBole's early stopping, or its last epoch
         else:
             status = STOPPED
-        row = {"trial": last.get("trial_id") or os.path.basename(str(result.log_dir)),
+        row = {"trial": last.get("trial_id") or os.path.basename(str(result.path)),
                **{key: result.config.get(key) for key in keys},
                "best_valid_score": best, "evaluations": len(scores),
                "epochs": int(last["epoch"]) if "epoch" in last else 0, "status": status,
@@ -306,7 +306,7 @@ def run_sweep(args, overrides):
     import recbole_darec  # noqa: F401
     import ray
     from ray import tune
-    from ray.air import FailureConfig, RunConfig
+    from ray.tune import FailureConfig, RunConfig
     from ray.tune.schedulers import ASHAScheduler, FIFOScheduler
     from ray.tune.search import BasicVariantGenerator
 

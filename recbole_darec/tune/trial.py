@@ -104,6 +104,6 @@ def run_trial(params, spec, report):
 
 def ray_trainable(params, spec):
     r"""Ray Tune function trainable (bind ``spec`` with ``tune.with_parameters``)."""
-    from ray.air import session
+    from ray import tune
 
-    run_trial(params, spec, session.report)
+    run_trial(params, spec, tune.report)
