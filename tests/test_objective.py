@@ -171,3 +171,12 @@ def test_cluster_means_count_without_bincount(monkeypatch):
     rows = torch.tensor([[1.0, 0.0], [3.0, 0.0], [0.0, 5.0]])
     means = cluster_means(rows, torch.tensor([0, 0, 1]), torch.full((3, 2), 9.0))
     assert means.tolist() == [[2.0, 0.0], [0.0, 5.0], [9.0, 9.0]]  # the empty cluster keeps its fallback
+
+
+def test_the_literal_global_term_of_half_precision_rows_stays_finite():
+    # Under enable_amp the rows can be float16; the literal L_glo of 64 rows of 30s is about 1e10.
+    a = torch.full((64, 8), 30.0, dtype=torch.float16)
+    b = torch.zeros(64, 8, dtype=torch.float16)
+    value = global_alignment_loss(a, b, form="literal")
+    assert value.dtype == torch.float32 and torch.isfinite(value)
+    assert value.item() == pytest.approx((64 * 900.0) ** 2 * 64, rel=1e-3)

@@ -74,7 +74,8 @@ def global_alignment_loss(cf_shared, llm_shared, form="cosine_mean"):
     value = (a.T @ a).pow(2).sum() - 2 * (a.T @ b).pow(2).sum() + (b.T @ b).pow(2).sum()
     if form == "cosine_mean":
         value = value / (a.shape[0] ** 2)
-    return value.to(cf_shared.dtype)
+    # At least float32: under autocast the rows may be float16, whose range the literal sum exceeds.
+    return value.to(torch.promote_types(cf_shared.dtype, torch.float32))
 
 
 def greedy_matching(distances):
