@@ -14,7 +14,8 @@ $(DEPS_STAMP): setup.py Makefile
 	$(BIN)/pip install --quiet --disable-pip-version-check torch==2.13.0
 	# RecBole without its ray<=2.6.3 cap; setup.py lists what it really needs (docs/install.md).
 	$(BIN)/pip install --quiet --disable-pip-version-check --no-deps recbole==1.2.1
-	$(BIN)/pip install --quiet --disable-pip-version-check ".[test]"
+	# Eager: an older .venv moves to the stack a fresh one gets (numpy 2, pandas 3), torch kept at its pin.
+	$(BIN)/pip install --quiet --disable-pip-version-check --upgrade --upgrade-strategy eager ".[test]" torch==2.13.0
 	touch $(DEPS_STAMP)
 
 # Reinstalled every time (seconds, no dependencies): site-packages must hold the current

@@ -1,5 +1,6 @@
 #!/usr/bin/env bash
-# The GPU check of issue 58, for a machine with CUDA: run from the repository root after `make install`.
+# The GPU check of issue 58, for a machine with CUDA: run from the repository root after `make install`
+# and `.venv/bin/pip install ".[bench]"` (bench_kmeans compares with kmeans-pytorch and fast-pytorch-kmeans).
 # Every model an epoch on cuda and reloaded (tests/test_gpu.py), a DaRec step under sync debug mode
 # 'error' and uniformity's peak memory (gpu_check.py), k-means on cuda (bench_kmeans.py). Each part
 # prints its own table; the exit status is the first failure's.
