@@ -297,3 +297,12 @@ def test_an_alpharec_anchored_verdict_names_alpharec_and_counts_darec_as_a_rival
     assert text.startswith("AlphaRec beats LightGCN: recall@20 +10.0% (p=0.010)")
     assert "AlphaRec loses to DaRecLightGCN: recall@20 -5.0%" in text
     assert "shuffle" not in text  # its own control is the text table's, not a rival
+
+
+def test_a_reports_title_names_the_methods_it_compares():
+    compare = _load()
+    assert compare.listed_methods(["darec:darec_score=fused", "base", "con:con_negatives=batch"]) == \
+        "base, RLMRec-Con, DaRec"
+    assert compare.listed_methods(["base", "con", "gen", "darec", "no_local", "hungarian"]) == \
+        "base, RLMRec-Con, RLMRec-Gen, DaRec, DaRec's ablations"
+    assert compare.listed_methods(["alpharec", "alpharec:llm_shuffle_seed=0", "base"]) == "base, AlphaRec"

@@ -300,10 +300,24 @@ def text_contribution(runs_by_variant):
             "|---" * (1 + 2 * len(HEADLINE)) + "|", *rows]
 
 
+METHOD_NAMES = (("base", "base"), ("con", "RLMRec-Con"), ("gen", "RLMRec-Gen"), ("darec", "DaRec"),
+                ("alpharec", "AlphaRec"))
+
+
+def listed_methods(variants):
+    r"""The methods the variants hold, in a fixed order (``base, RLMRec-Con, DaRec and its ablations``):
+    what a report's title says it compares."""
+    names = {variant.partition(":")[0] for variant in variants}
+    found = [label for name, label in METHOD_NAMES if name in names]
+    if names & {"no_disentangle", "no_orthogonal", "no_uniformity", "no_global", "no_local", "hungarian"}:
+        found.append("DaRec's ablations")
+    return ", ".join(found)
+
+
 def report(args, command, runs, dataset, keyed):
     title = ("AlphaRec beside the collaborative models" if anchor_kind(args.ours) == "AlphaRec"
              else "DaRec's claim")
-    lines = [f"# {title} on {dataset}: base, RLMRec-Con, RLMRec-Gen, DaRec and its ablations", "",
+    lines = [f"# {title} on {dataset}: {listed_methods(args.variants)}", "",
              f"Command: `{command}`", "",
              f"Seeds asked: {args.seeds} (each row's runs column counts the seeds it finished). Machine: "
              f"{os.cpu_count()} CPU cores. Date: {datetime.date.today()}. Config: "
