@@ -29,6 +29,8 @@ Applied once, on ``import recbole_darec``; each fix is scoped to RecBole's own c
 * current ray's ``tune.report`` takes one dict; RecBole's ``objective_function`` reports with
   keyword arguments (ray 2.6's form), which current ray refuses inside a Tune trial: its call
   now passes them as the dict.
+* RecBole's multi-process training, and the device of a one-process run: see
+  :mod:`recbole_darec.distributed`.
 * ray 2.6 (RecBole's own pin, which an older environment may still have) imports ``pkg_resources`` whenever
   RecBole is imported, and setuptools warns about that on every run: the warning is silenced for
   ray's modules only.
@@ -81,8 +83,11 @@ def _numpy_aliases(self):
 
 
 def _unpickled_config_state(self, state):
+    from recbole_darec.distributed import as_single_process
+
     self.__dict__.update(state)
     self.compatibility_settings()
+    as_single_process(self)
 
 
 def _patch_checkpoint_loading():
@@ -287,6 +292,9 @@ def apply():
     _patch_ensure_dir()
     _patch_pandas_fills()
     _patch_objective_function_reporting()
+    from recbole_darec import distributed
+
+    distributed.apply()
     _quiet_recbole_warnings()
     from recbole_darec.datasets.guard import guard_dataset_loading
 

@@ -17,6 +17,11 @@ With the config key ``resume_file`` set (a path; unset by default, which leaves 
   metrics are identical (tests/test_resume.py checks LightGCN, SGL, SimGCL and DaRecLightGCN);
 * deletes ``resume_file`` when ``fit`` returns, so the next run with the same key starts fresh.
 
+Under RecBole's multi-process training (``nproc`` > 1) the ranks hold one model and optimizer
+(DDP keeps them equal) but their own random generators: rank 0 writes one file holding every
+rank's generators, each rank continues from its own, and a state written by another number of
+processes is refused.
+
 The best model stays where RecBole's ``checkpoint_dir`` put it; a resumed run tests that file,
 so ``checkpoint_dir`` must survive the interruption (RecBole's default ``saved/`` does).
 """
@@ -44,6 +49,13 @@ def _random_states(train_data):
     return states
 
 
+def _world(config):
+    r"""(rank, number of processes) of this run: (0, 1) for one process."""
+    if config["single_spec"]:
+        return 0, 1
+    return torch.distributed.get_rank(), torch.distributed.get_world_size()
+
+
 def _restore_random_states(states, train_data):
     torch.set_rng_state(states["torch"])
     np.random.set_state(states["numpy"])
@@ -69,10 +81,23 @@ def read_resume_state(path, config=None):
             f"config key resume_file: {path} holds a run of {state['model']} on {state['dataset']}, "
             f"not of {config['model']} on {config['dataset']}; delete it or choose another resume_file"
         )
+    if config is not None:
+        world_size = state.get("world_size", 1)
+        if world_size != _world(config)[1]:
+            raise ValueError(f"config key resume_file: {path} was written by a run of {world_size} process(es), "
+                             f"this run has {_world(config)[1]}; resume it with as many")
     return state
 
 
 def write_resume_state(trainer, path, epoch_idx, train_data, best_epoch, fit_seconds):
+    rank, world_size = _world(trainer.config)
+    random_states = _random_states(train_data)
+    if world_size > 1:
+        every_rank = [None] * world_size
+        torch.distributed.all_gather_object(every_rank, random_states)
+        random_states = every_rank
+    if rank != 0:
+        return
     state = {
         "format": RESUME_FORMAT,
         "model": trainer.config["model"],
@@ -87,7 +112,8 @@ def write_resume_state(trainer, path, epoch_idx, train_data, best_epoch, fit_sec
         "state_dict": trainer.model.state_dict(),
         "other_parameter": trainer.model.other_parameter(),
         "optimizer": trainer.optimizer.state_dict(),
-        "random": _random_states(train_data),
+        "world_size": world_size,
+        "random": random_states,
     }
     folder = os.path.dirname(os.path.abspath(path))
     os.makedirs(folder, exist_ok=True)
@@ -110,7 +136,8 @@ def _continue_from(trainer, state, path, train_data, saved):
     trainer.best_valid_score = state["best_valid_score"]
     trainer.best_valid_result = state["best_valid_result"]
     trainer.saved_model_file = state["best_model_file"]
-    _restore_random_states(state["random"], train_data)
+    rank, world_size = _world(trainer.config)
+    _restore_random_states(state["random"][rank] if world_size > 1 else state["random"], train_data)
     trainer.logger.info(f"resume_file {path}: continuing after epoch {state['epoch']} "
                         f"(best epoch so far {state['best_epoch']})")
 
@@ -143,7 +170,7 @@ def resumable(fit):
                 callback_fn(epoch_idx, valid_score)
 
         result = fit(self, train_data, valid_data, verbose, saved, show_progress, after_validation)
-        if os.path.exists(path):
+        if _world(self.config)[0] == 0 and os.path.exists(path):
             os.remove(path)
         return result
 

@@ -130,7 +130,7 @@ def build(variant, seed, args, cache):
         "checkpoint_dir": os.path.join(args.workdir, "saved"),
         "llm_user_vector_file": args.user_vectors,
         "llm_item_vector_file": args.item_vectors,
-        "use_gpu": False,
+        "use_gpu": args.device == "cuda",
     }
     config_dict.update(overrides)
     config = Config(model=model_name, dataset="ml-100k", config_dict=config_dict)
@@ -142,6 +142,8 @@ def build(variant, seed, args, cache):
     init_seed(config["seed"] + config["local_rank"], config["reproducibility"])
     model = get_model(config["model"])(config, train_data._dataset).to(config["device"])
     trainer = get_trainer(config["MODEL_TYPE"], config["model"])(config, model)
+    if config["device"].type != args.device:
+        raise SystemExit(f"--device {args.device}: RecBole put the model on {config['device']}")
     info = {
         "batches": len(train_data),
         "train_interactions": len(train_data._dataset),
@@ -160,14 +162,18 @@ def _enter_worker(args):
     import recbole_darec  # noqa: F401  (before RecBole builds anything)
 
 
-def timed_epoch(trainer, train_data, epoch):
+def timed_epoch(trainer, train_data, epoch, device=torch.device("cpu")):
     r"""Wall time of ``trainer._train_epoch`` and of each of its batches (optimizer step to
-    optimizer step, so a batch includes its data loading, forward, backward and update)."""
+    optimizer step, so a batch includes its data loading, forward, backward and update; on CUDA
+    each step is waited for, so a batch's time is its own)."""
+    from _bench_common import synchronize
+
     stamps = []
     step = trainer.optimizer.step
 
     def stamped_step(*a, **kw):
         out = step(*a, **kw)
+        synchronize(device)
         stamps.append(time.perf_counter())
         return out
 
@@ -197,7 +203,7 @@ def timing_worker(args):
         for variant in args.variants:
             run = runs[variant]
             run["probes"].append(machine_speed_probe())
-            total, batches = timed_epoch(run["trainer"], run["train_data"], epoch)
+            total, batches = timed_epoch(run["trainer"], run["train_data"], epoch, torch.device(args.device))
             run["epoch_times"].append(total)
             run["batch_times"].append(batches)
     result = {v: {k: r[k] for k in ("info", "epoch_times", "batch_times", "probes")}
@@ -248,12 +254,12 @@ def _spawn(flags, tmp, paths, label):
 def run_training_part(args, tmp):
     paths, _, _ = write_random_vectors(tmp, seed=0)
     timing = [
-        _spawn(["--timing-worker", "--seed", str(seed), "--epochs", str(args.epochs),
+        _spawn(["--timing-worker", "--device", args.device, "--seed", str(seed), "--epochs", str(args.epochs),
                 "--variants", *args.variants], tmp, paths, f"timing, seed {seed}")
         for seed in args.seeds
     ]
     memory = {
-        variant: _spawn(["--memory-worker", variant, "--seed", str(args.seeds[0]),
+        variant: _spawn(["--memory-worker", variant, "--device", args.device, "--seed", str(args.seeds[0]),
                          "--memory-epochs", str(args.memory_epochs)], tmp, paths,
                         f"memory, {variant}")
         for variant in args.variants
@@ -339,17 +345,16 @@ def dense_global_loss(cf_shared, llm_shared):
     return (a @ a.T - b @ b.T).pow(2).mean()
 
 
-def step_timings(n_hat, config, repeats, warmup, seed):
+def step_timings(n_hat, config, repeats, warmup, seed, device=torch.device("cpu")):
     r"""Forward + backward wall times (lists of seconds) of the whole objective and of its parts."""
     from recbole_darec.model import darec_objective as obj
 
     torch.manual_seed(seed)
     cf_dim, d_s = config["embedding_size"], config["darec_shared_dim"] or config["embedding_size"]
-    objective = obj.DaRecObjective(config, cf_dim=cf_dim, llm_dim=LLM_DIM)
-    cf_rows = torch.randn(n_hat, cf_dim)
-    llm_rows = torch.nn.functional.normalize(torch.randn(n_hat, LLM_DIM), dim=1)
+    objective = obj.DaRecObjective(config, cf_dim=cf_dim, llm_dim=LLM_DIM).to(device)
+    cf_rows = torch.randn(n_hat, cf_dim, device=device)
+    llm_rows = torch.nn.functional.normalize(torch.randn(n_hat, LLM_DIM, device=device), dim=1)
     weight = float(config["darec_weight"])
-    device = torch.device("cpu")
 
     def whole(i):
         torch.manual_seed(seed + i)
@@ -381,7 +386,7 @@ def step_timings(n_hat, config, repeats, warmup, seed):
     def uniformity(i):
         torch.manual_seed(seed + i)
         _, _, cf_sp, llm_sp = leaves()
-        rows = torch.randperm(n_hat)[: objective.uniformity_rows]
+        rows = torch.randperm(n_hat, device=device)[: objective.uniformity_rows]
         t = objective.uniformity_t
         (obj.uniformity_loss(cf_sp[rows], t) + obj.uniformity_loss(llm_sp[rows], t)).backward()
 
@@ -438,7 +443,7 @@ def run_step_part(args):
     all_times, errors = {}, {}
     for n_hat in args.n_hats:
         times, rel64, rel32 = step_timings(n_hat, config, args.step_repeats, args.step_warmup,
-                                           args.seeds[0])
+                                           args.seeds[0], torch.device(args.device))
         all_times[n_hat], errors[n_hat] = times, (rel64, rel32)
         print(f"done: step at N_hat={n_hat}", file=sys.stderr)
     names = list(next(iter(all_times.values())))
@@ -514,6 +519,8 @@ def main(argv=None):
     parser.add_argument("--step-repeats", type=int, default=10)
     parser.add_argument("--step-warmup", type=int, default=2)
     parser.add_argument("--parts", nargs="+", default=["train", "step"], choices=["train", "step"])
+    parser.add_argument("--device", choices=["cpu", "cuda"], default="cpu",
+                        help="cuda: the models and the step on the GPU (memory is then the host's RSS only)")
     # internal: the subprocesses
     parser.add_argument("--timing-worker", action="store_true", help=argparse.SUPPRESS)
     parser.add_argument("--memory-worker", choices=list(VARIANTS), help=argparse.SUPPRESS)
@@ -533,7 +540,9 @@ def main(argv=None):
     import recbole_darec  # noqa: F401
 
     print("# DaRec training overhead on ml-100k")
-    print(f"machine: {machine_description(torch.device('cpu'))}\n")
+    if args.device == "cuda" and not torch.cuda.is_available():
+        parser.error("--device cuda: no CUDA device is available")
+    print(f"machine: {machine_description(torch.device(args.device))}\n")
     pooled, step_times = {}, {}
     with tempfile.TemporaryDirectory(prefix="bench_overhead_") as tmp:
         if "train" in args.parts:
