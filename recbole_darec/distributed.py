@@ -32,11 +32,12 @@ Applied by :mod:`recbole_darec.compat` on ``import recbole_darec``.
   ``load_data_and_model`` reloads it.
 
 What each rank computes (docs/distributed.md): RecBole gives each of N ranks 1/N of every batch;
-DDP averages the gradients. Losses that are means over a batch's rows (BPR, its L2, Gen's
-reconstruction) then give the gradient of one process on the whole batch. DaRec's terms are not
-such means: each rank draws its own N_hat rows and runs its own k-means, so their gradient is the
-mean of N independent estimates, not the estimate of one process. Con's InfoNCE with in-batch
-negatives (``con_negatives: batch``) sees 1/N of the negatives on each rank.
+DDP averages the gradients. Only losses that are means over a batch's rows (BPR; the L2 with
+``require_pow: True``) then give the gradient of one process on the whole batch. Whatever a rank
+draws (DaRec's N_hat rows and k-means, Gen's masked rows, SGL's and SimGCL's views) gives the mean
+of N independent estimates; in-batch InfoNCE (Con's, the point-wise term's, SGL's and SimGCL's)
+sees 1/N of the negatives; RecBole's default L2 (norms, not squared) weighs about sqrt(N) times
+more.
 """
 
 import functools
@@ -50,9 +51,14 @@ _RECBOLE_RUN_RECBOLES = None  # RecBole's own rank function, which run_rank call
 
 def wants_cuda(config_dict):
     r"""Whether a run with these settings should run on CUDA: ``use_gpu`` true, ``gpu_id`` naming a
-    device, and CUDA present."""
+    device, and CUDA present. Call it after ``CUDA_VISIBLE_DEVICES`` is set: asking torch about
+    CUDA starts the driver, which reads that variable once."""
     use_gpu = config_dict.get("use_gpu", True)
     return bool(use_gpu) and len(str(config_dict["gpu_id"])) > 0 and torch.cuda.is_available()
+
+
+# RecBole keys that make every rank write one file at once.
+ONE_PROCESS_KEYS = ("save_dataset", "save_dataloaders")
 
 
 def init_device(self):
@@ -63,16 +69,24 @@ def init_device(self):
     else:
         cfg["gpu_id"] = str(cfg["gpu_id"])
     gpu_id = cfg["gpu_id"]
-    cuda = wants_cuda(cfg)
-    if cuda:
-        # RecBole's own behaviour: the visible devices are gpu_id's. Left alone on the CPU, so that
-        # a Ray worker keeps the devices Ray gave it.
+    if cfg.get("use_gpu", True):
+        # RecBole's own behaviour, before torch is asked about CUDA: the visible devices are
+        # gpu_id's ('' hides them all). With use_gpu False they are left alone (a Ray worker keeps
+        # the devices Ray gave it).
         os.environ["CUDA_VISIBLE_DEVICES"] = gpu_id
+    cuda = wants_cuda(cfg)
+    # RecBole's later checks (GPU memory in its logs and progress bars) read use_gpu: make it say
+    # what the device is.
+    cfg["use_gpu"] = cuda
     if "local_rank" not in cfg:
         cfg["single_spec"] = True
         cfg["local_rank"] = 0
         cfg["device"] = torch.device("cuda") if cuda else torch.device("cpu")
         return
+    for key in ONE_PROCESS_KEYS:
+        if cfg.get(key):
+            raise ValueError(f"config key {key}: every rank would write the same file at once; set it to False "
+                             f"when nproc > 1 (save the data from a one-process run)")
     if cuda and len(gpu_id.split(",")) < cfg["nproc"]:
         raise ValueError(f"config key gpu_id: {gpu_id!r} names {len(gpu_id.split(','))} GPU(s), but nproc is "
                          f"{cfg['nproc']}: one GPU a process (or use_gpu: False to train on the CPU)")
