@@ -168,22 +168,16 @@ def main(argv=None):
     import recbole_darec  # noqa: F401
     from recbole_darec.files import atomic_write_text
 
+    from recbole_darec.experiments.build import build
     from recbole_darec.experiments.vectors import ensure_split_vectors
-    from recbole.config import Config
-    from recbole.data import create_dataset, data_preparation
-    from recbole.utils import init_seed
 
     by_seed = []
     for seed in args.seeds:
         overrides = {"seed": seed, "state": "ERROR", "checkpoint_dir": tempfile.mkdtemp(prefix="floor-ckpt-")}
         if args.epochs:
             overrides["epochs"] = args.epochs
-        config = Config(model="DaRecLightGCN", dataset=args.dataset, config_file_list=args.config_files,
-                        config_dict=overrides)
         ensure_split_vectors(args.dataset, "DaRecLightGCN", args.config_files, seed)
-        init_seed(config["seed"], config["reproducibility"])
-        dataset = create_dataset(config)
-        train_data, valid_data, _ = data_preparation(config, dataset)
+        config, _, (train_data, valid_data, _), _ = build("DaRecLightGCN", args.dataset, args.config_files, overrides)
         user_table, item_table = trained_tables(config, train_data, valid_data)
         vectors = train_data._dataset.llm_vectors
         n_users = user_table.shape[0]

@@ -34,10 +34,9 @@ def rank_worker(rank, spec, queue):
     sys.argv = sys.argv[:1]  # RecBole's Config parses the command line
     os.chdir(spec["workdir"])
     torch.set_num_threads(spec["threads"])
-    import recbole_darec  # noqa: F401
-    from recbole.config import Config
-    from recbole.data import create_dataset, data_preparation
-    from recbole.utils import get_model, get_trainer, init_seed
+    from recbole.utils import get_trainer
+
+    from recbole_darec.experiments.build import build
 
     model_name, overrides = VARIANTS[spec["model"]]
     config_dict = {"seed": 2020, "state": "ERROR", "show_progress": False,
@@ -48,11 +47,8 @@ def rank_worker(rank, spec, queue):
     if spec["nproc"] > 1:
         config_dict.update(world_size=spec["nproc"], nproc=spec["nproc"], ip="localhost", port=str(spec["port"]),
                            offset=0, local_rank=rank)
-    config = Config(model=model_name, dataset="ml-100k", config_dict=config_dict)
-    init_seed(config["seed"], config["reproducibility"])
-    train_data = data_preparation(config, create_dataset(config))[0]
-    init_seed(config["seed"] + config["local_rank"], config["reproducibility"])
-    model = get_model(config["model"])(config, train_data._dataset).to(config["device"])
+    # DDP starts every rank from rank 0's weights, so the ranks' own seeds do not matter here.
+    config, _, (train_data, _, _), model = build(model_name, "ml-100k", config_dict=config_dict)
     trainer = get_trainer(config["MODEL_TYPE"], config["model"])(config, model)
     times = []
     for epoch in range(spec["epochs"]):
