@@ -99,6 +99,26 @@ resume.write_resume_state = write_and_keep
 """
 
 
+# Imported at start-up by the parent and by each rank: rank 0 is slow to write its checkpoint.
+SLOW_CHECKPOINT_WRITES = """
+import time
+import recbole.trainer.trainer as trainer
+save = trainer.Trainer._save_checkpoint
+def slow_save(self, *args, **kwargs):
+    if self.config["local_rank"] == 0:
+        time.sleep(3)
+    return save(self, *args, **kwargs)
+trainer.Trainer._save_checkpoint = slow_save
+"""
+
+
+def test_no_rank_tests_the_best_checkpoint_before_rank_0_has_written_it(tiny):
+    # One epoch: rank 0 writes its only checkpoint after the last validation, while rank 1 goes
+    # straight on to the test, which reads that file.
+    config, result = run_nproc(tiny, "LightGCN", hooks=SLOW_CHECKPOINT_WRITES, epochs=1)
+    assert result["test_result"]
+
+
 def test_a_resume_state_of_two_processes_holds_each_ranks_generators_and_refuses_one(tiny):
     hooks = tiny / "hooks"
     hooks.mkdir()
