@@ -67,7 +67,9 @@ def test_the_cold_start_grid_writes_its_table(tmp_path, monkeypatch):
     from recbole_darec.experiments import cold_start_grid as script
     _cold_dataset(tmp_path)
     config = tmp_path / "cold.yaml"
-    config.write_text("benchmark_filename: [train, valid, test]\nepochs: 2\neval_step: 1\nembedding_size: 8\n"
+    # eval_step 2: Pop's one epoch is then validated and saved only because train_run sets its
+    # eval_step to 1 (without that, its test loads a checkpoint that was never written).
+    config.write_text("benchmark_filename: [train, valid, test]\nepochs: 2\neval_step: 2\nembedding_size: 8\n"
                       "topk: [5]\nmetrics: [Recall, NDCG]\nvalid_metric: NDCG@5\nshow_progress: False\n")
     output = str(tmp_path / "results" / "cold")
     monkeypatch.setattr(sys, "argv", ["x"])

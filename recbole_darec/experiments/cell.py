@@ -58,6 +58,12 @@ def progress_before(resume_file):
             "best": state["best_valid_score"], "seconds": state["fit_seconds"]}
 
 
+def _trains_one_epoch(model):
+    from recbole.utils import ModelType, get_model
+
+    return get_model(model).type == ModelType.TRADITIONAL
+
+
 def train_run(model, dataset, seed, config_files, overrides, resume_dir=None, evaluate=None, progress=False):
     r"""Train and test one model with ``run_recbole``; the run's row. With ``resume_dir`` the best
     checkpoint and a ``resume_file`` (recbole_darec/resume.py) live there, so that an interrupted
@@ -69,6 +75,10 @@ def train_run(model, dataset, seed, config_files, overrides, resume_dir=None, ev
     from recbole.quick_start import run_recbole
 
     config = {"seed": seed, "state": "WARNING", **overrides}
+    if _trains_one_epoch(model):
+        # RecBole's TraditionalTrainer trains one epoch whatever the config says; with an eval_step
+        # above 1 it never validates, so never saves, and the test then loads a missing checkpoint.
+        config["eval_step"] = 1
     before = {}
     if resume_dir is None:
         config["checkpoint_dir"] = tempfile.mkdtemp(prefix="demo-ckpt-")
