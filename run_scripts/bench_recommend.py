@@ -10,6 +10,7 @@ Prints a markdown table: users, items ranked, seconds (mean ± std over the repe
 """
 
 import argparse
+import json
 import os
 import shutil
 import sys
@@ -52,6 +53,15 @@ def main(argv=None):
         folder = tempfile.mkdtemp(prefix="bench-recommend-")
         path = os.path.join(folder, "new.npz")
         np.savez(path, tokens=np.array([f"bench-new-{i}" for i in range(args.new_items)]), vectors=vectors)
+        # recommend refuses new vectors whose encoder is unrecorded when the model's are recorded;
+        # these stand in for the same encoder's output, so they carry its record.
+        from recbole_darec.data.dataset import DaRecDataset
+        from recbole_darec.data.llm_vectors import read_sidecar
+        from recbole_darec.files import atomic_write_text
+
+        encoder = (read_sidecar(DaRecDataset.vector_files(loaded[0])[1]) or {}).get("encoder")
+        if encoder:
+            atomic_write_text(path + ".json", lambda f: json.dump({"encoder": encoder}, f))
         cases.append((f"known + {args.new_items} new items", path))
     print(f"{type(model).__name__} on {train.dataset_name}, top {args.topk}, {args.repeats} repeats; "
           f"{machine_description(model.device)}\n")
