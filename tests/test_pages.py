@@ -77,3 +77,18 @@ def test_a_validation_table_reads_the_best_validation_score_and_its_epoch(tmp_pa
                              "best_valid": 0.2738, "best_epoch": 80, "epochs": 115}])
     table = make_table(f"validation --runs {path} --dataset d --seeds 1 --rows lr=alpharec:lr=1")
     assert table.splitlines()[2] == "| lr | 0.2738 (80 of 115) |"  # never the test metrics
+
+
+def test_a_controls_table_compares_real_with_shuffled_and_shuffled_with_the_backbone(tmp_path):
+    # real 0.30, shuffled 0.24, backbone 0.25 on every seed but the last (spread for the t-test)
+    values = {"con": [0.30, 0.30, 0.31], "con:llm_shuffle_seed=0": [0.24, 0.24, 0.26], "base": [0.25, 0.25, 0.25]}
+    path = _runs(tmp_path, [{"variant": v, "seed": s, "recall@20": r, "ndcg@20": r}
+                            for v, rs in values.items() for s, r in zip((1, 2, 3), rs)])
+    table = make_table(f'controls --row "Con, d" {path} d LightGCN con con:llm_shuffle_seed=0 base')
+    real_vs_shuffled = 100 * (statistics.mean(values["con"]) / statistics.mean(values["con:llm_shuffle_seed=0"]) - 1)
+    shuffled_vs_base = 100 * (statistics.mean(values["con:llm_shuffle_seed=0"]) / 0.25 - 1)
+    cells = table.splitlines()[2].split(" | ")
+    assert cells[0] == "| Con, d" and cells[2].startswith("0.2467 ± 0.0115")
+    assert cells[3].startswith(f"+{real_vs_shuffled:.1f}% (p ") and cells[4].startswith(f"−{abs(shuffled_vs_base):.1f}% (p ")
+    with pytest.raises(TableError, match="no run of backbone SGL"):
+        make_table(f"controls --row x {path} d SGL con con:llm_shuffle_seed=0 base")

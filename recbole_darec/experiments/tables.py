@@ -4,6 +4,7 @@ generated blocks (:mod:`.pages`): each number comes from the runs, none is typed
 * ``variants``: chosen variants' R@20 / N@20 (mean ± std over the seeds) and their relative
   difference, with the paired t-test's p, against chosen reference variants.
 * ``ablation``: DaRec's ablations on one backbone against full DaRec, the backbone and Con.
+* ``controls``: the shuffled-vector control of several methods (each row from its own runs file).
 * ``validation``: a sweep's best validation score per variant, with the epoch it came at: what a
   setting is chosen on (the test metrics of a sweep stay unread).
 """
@@ -153,7 +154,25 @@ def validation_table(argv):
     return "\n".join(lines)
 
 
-TABLES = {"variants": variants_table, "ablation": ablation_table, "validation": validation_table}
+def controls_table(argv):
+    r"""The shuffled-vector control of several methods, each from its own runs file: real against
+    shuffled vectors (what the text's meaning adds) and shuffled against the backbone."""
+    parser = argparse.ArgumentParser(prog="controls")
+    parser.add_argument("--row", nargs=7, action="append", required=True,
+                        metavar=("LABEL", "RUNS", "DATASET", "BACKBONE", "REAL", "SHUFFLED", "BASE"))
+    parser.add_argument("--seeds", type=int, nargs="+", default=[1, 2, 3])
+    args = parser.parse_args(argv)
+    lines = ["| | real vectors R@20 / N@20 | shuffled vectors | real vs shuffled (p) | shuffled vs backbone (p) |",
+             "|---|---|---|---|---|"]
+    for label, path, dataset, backbone, real, shuffled, base in args.row:
+        runs = Runs(path, dataset, backbone, args.seeds)
+        lines.append(f"| {label} | {runs.cell(real)} | {runs.cell(shuffled)} | {runs.against(real, shuffled)} | "
+                     f"{runs.against(shuffled, base)} |")
+    return "\n".join(lines)
+
+
+TABLES = {"variants": variants_table, "ablation": ablation_table, "validation": validation_table,
+          "controls": controls_table}
 
 
 def make_table(directive):
