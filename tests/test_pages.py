@@ -92,3 +92,17 @@ def test_a_controls_table_compares_real_with_shuffled_and_shuffled_with_the_back
     assert cells[3].startswith(f"+{real_vs_shuffled:.1f}% (p ") and cells[4].startswith(f"−{abs(shuffled_vs_base):.1f}% (p ")
     with pytest.raises(TableError, match="no run of backbone SGL"):
         make_table(f"controls --row x {path} d SGL con con:llm_shuffle_seed=0 base")
+
+
+def test_a_pairs_table_reads_files_without_backbone_or_variant_columns(tmp_path):
+    # demo.py's per-seed file: model and seed only; the model names the variant.
+    path = tmp_path / "demo.csv"
+    write_runs(str(path), [{"model": m, "seed": s, "recall@20": r, "ndcg@20": r}
+                           for m, rs in (("LightGCN", [0.20, 0.20, 0.20]), ("DaRecLightGCN", [0.22, 0.22, 0.23]))
+                           for s, r in zip((1, 2, 3), rs)])
+    table = make_table(f'pairs --row "ml-100k, LightGCN" {path} ml-100k LightGCN LightGCN DaRecLightGCN')
+    change = 100 * (statistics.mean([0.22, 0.22, 0.23]) / 0.20 - 1)
+    assert table.splitlines()[2].startswith("| ml-100k, LightGCN | 0.2000 ± 0.0000 / 0.2000 ± 0.0000 | 0.2233 ± 0.0058")
+    assert f"+{change:.1f}% (p " in table.splitlines()[2]
+    with pytest.raises(TableError, match="no run for seeds"):
+        make_table(f"pairs --row x {path} ml-100k LightGCN LightGCN DaRecLightGCN --seeds 4")

@@ -4,6 +4,7 @@ generated blocks (:mod:`.pages`): each number comes from the runs, none is typed
 * ``variants``: chosen variants' R@20 / N@20 (mean ± std over the seeds) and their relative
   difference, with the paired t-test's p, against chosen reference variants.
 * ``ablation``: DaRec's ablations on one backbone against full DaRec, the backbone and Con.
+* ``pairs``: one method against its backbone in several grids (each row from its own runs file).
 * ``controls``: the shuffled-vector control of several methods (each row from its own runs file).
 * ``validation``: a sweep's best validation score per variant, with the epoch it came at: what a
   setting is chosen on (the test metrics of a sweep stay unread).
@@ -42,7 +43,10 @@ class Runs:
 
     def __init__(self, path, dataset, backbone, seeds):
         self.path, self.seeds = path, list(seeds)
-        rows = [r for r in read_runs(path) if r.get("dataset") == dataset and r.get("backbone") == backbone]
+        # demo.py's and reproduce.py's files have no backbone or variant column (and demo.py's no
+        # dataset): there the model names the variant.
+        rows = [{"setting": "", **r, "variant": r.get("variant") or r["model"]} for r in read_runs(path)
+                if r.get("dataset", dataset) == dataset and r.get("backbone", backbone) == backbone]
         if not rows:
             raise TableError(f"{path}: no run of backbone {backbone} on {dataset}")
         self.rows = rows
@@ -171,7 +175,23 @@ def controls_table(argv):
     return "\n".join(lines)
 
 
-TABLES = {"variants": variants_table, "ablation": ablation_table, "validation": validation_table,
+def pairs_table(argv):
+    r"""One method against its backbone in several grids, each row from its own runs file."""
+    parser = argparse.ArgumentParser(prog="pairs")
+    parser.add_argument("--row", nargs=6, action="append", required=True,
+                        metavar=("LABEL", "RUNS", "DATASET", "BACKBONE", "BASE", "OURS"))
+    parser.add_argument("--name", default="DaRec", help="how the header names the method")
+    parser.add_argument("--seeds", type=int, nargs="+", default=[1, 2, 3])
+    args = parser.parse_args(argv)
+    lines = [f"| dataset, backbone | backbone R@20 / N@20 | {args.name} | {args.name} vs backbone (p) |",
+             "|---|---|---|---|"]
+    for label, path, dataset, backbone, base, ours in args.row:
+        runs = Runs(path, dataset, backbone, args.seeds)
+        lines.append(f"| {label} | {runs.cell(base)} | {runs.cell(ours)} | {runs.against(ours, base)} |")
+    return "\n".join(lines)
+
+
+TABLES = {"variants": variants_table, "pairs": pairs_table, "ablation": ablation_table, "validation": validation_table,
           "controls": controls_table}
 
 
