@@ -106,3 +106,21 @@ def test_a_pairs_table_reads_files_without_backbone_or_variant_columns(tmp_path)
     assert f"+{change:.1f}% (p " in table.splitlines()[2]
     with pytest.raises(TableError, match="no run for seeds"):
         make_table(f"pairs --row x {path} ml-100k LightGCN LightGCN DaRecLightGCN --seeds 4")
+
+
+def test_a_means_table_shows_each_column_and_the_differences_asked_for(tmp_path):
+    values = {"base": [0.20, 0.21, 0.22], "con": [0.22, 0.22, 0.23], "darec": [0.19, 0.21, 0.20]}
+    path = _runs(tmp_path, [{"variant": v, "seed": s, "recall@20": r, "ndcg@20": r / 2}
+                            for v, rs in values.items() for s, r in zip((1, 2, 3), rs)])
+    table = make_table(f'means --columns base Con DaRec --compare DaRec:Con --row "d, LightGCN" {path} d LightGCN '
+                       f'base con darec')
+    header, _, row = table.splitlines()
+    assert header == "| | base | Con | DaRec | DaRec vs Con (p) |"
+    change = 100 * (statistics.mean(values["darec"]) / statistics.mean(values["con"]) - 1)
+    p = stats.ttest_rel(values["darec"], values["con"]).pvalue
+    assert row == (f"| d, LightGCN | 0.2100 / 0.1050 | 0.2233 / 0.1117 | 0.2000 / 0.1000 | "
+                   f"−{abs(change):.1f}% (p {p:.3f}) / −{abs(change):.1f}% (p {p:.3f}) |")
+    with pytest.raises(TableError, match="one variant per column"):
+        make_table(f"means --columns base Con --row x {path} d LightGCN base")
+    with pytest.raises(TableError, match="--compare names"):
+        make_table(f"means --columns base Con --compare Gen:base --row x {path} d LightGCN base con")

@@ -5,6 +5,7 @@ generated blocks (:mod:`.pages`): each number comes from the runs, none is typed
   difference, with the paired t-test's p, against chosen reference variants.
 * ``ablation``: DaRec's ablations on one backbone against full DaRec, the backbone and Con.
 * ``pairs``: one method against its backbone in several grids (each row from its own runs file).
+* ``means``: several methods side by side in several grids (means only) with chosen differences.
 * ``controls``: the shuffled-vector control of several methods (each row from its own runs file).
 * ``validation``: a sweep's best validation score per variant, with the epoch it came at: what a
   setting is chosen on (the test metrics of a sweep stay unread).
@@ -191,7 +192,37 @@ def pairs_table(argv):
     return "\n".join(lines)
 
 
-TABLES = {"variants": variants_table, "pairs": pairs_table, "ablation": ablation_table, "validation": validation_table,
+def means_table(argv):
+    r"""Several methods side by side in several grids, means only (R@20 / N@20), with chosen
+    differences between them; each row from its own runs file."""
+    parser = argparse.ArgumentParser(prog="means")
+    parser.add_argument("--columns", nargs="+", required=True, metavar="NAME")
+    parser.add_argument("--compare", nargs="*", default=[], metavar="A:B",
+                        help="A against B, by column name (one column of differences each)")
+    parser.add_argument("--row", nargs="+", action="append", required=True,
+                        metavar="LABEL RUNS DATASET BACKBONE VARIANT")
+    parser.add_argument("--seeds", type=int, nargs="+", default=[1, 2, 3])
+    args = parser.parse_args(argv)
+    pairs = [pair.split(":", 1) for pair in args.compare]
+    unknown = [name for pair in pairs for name in pair if name not in args.columns] + [
+        pair for pair in args.compare if ":" not in pair]
+    if unknown:
+        raise TableError(f"--compare names {unknown}: expected A:B of the columns {args.columns}")
+    lines = ["| | " + " | ".join(args.columns) + " | " + " | ".join(f"{a} vs {b} (p)" for a, b in pairs) + " |",
+             "|---" * (1 + len(args.columns) + len(pairs)) + "|"]
+    for row in args.row:
+        if len(row) != 4 + len(args.columns):
+            raise TableError(f"--row {row[:1]}: expected LABEL RUNS DATASET BACKBONE and one variant per column "
+                             f"({len(args.columns)}), got {len(row) - 4} variants")
+        label, path, dataset, backbone, *variants = row
+        runs, named = Runs(path, dataset, backbone, args.seeds), dict(zip(args.columns, variants))
+        means = [" / ".join(f"{sum(v) / len(v):.4f}" for v in (runs.values(variant, m) for m in METRICS))
+                 for variant in variants]
+        lines.append(f"| {label} | " + " | ".join(means + [runs.against(named[a], named[b]) for a, b in pairs]) + " |")
+    return "\n".join(lines)
+
+
+TABLES = {"variants": variants_table, "pairs": pairs_table, "means": means_table, "ablation": ablation_table, "validation": validation_table,
           "controls": controls_table}
 
 
