@@ -80,32 +80,42 @@ def test_a_validation_table_reads_the_best_validation_score_and_its_epoch(tmp_pa
 
 
 def test_a_controls_table_compares_real_with_shuffled_and_shuffled_with_the_backbone(tmp_path):
-    # real 0.30, shuffled 0.24, backbone 0.25 on every seed but the last (spread for the t-test)
-    values = {"con": [0.30, 0.30, 0.31], "con:llm_shuffle_seed=0": [0.24, 0.24, 0.26], "base": [0.25, 0.25, 0.25]}
-    path = _runs(tmp_path, [{"variant": v, "seed": s, "recall@20": r, "ndcg@20": r}
-                            for v, rs in values.items() for s, r in zip((1, 2, 3), rs)])
+    values = {"con": [0.30, 0.31, 0.33], "con:llm_shuffle_seed=0": [0.24, 0.27, 0.26], "base": [0.25, 0.25, 0.26]}
+    # The shuffled rows are written in reversed seed order: the t-test must pair by seed, not by line.
+    rows = [{"variant": v, "seed": s, "recall@20": r, "ndcg@20": r} for v, rs in values.items()
+            for s, r in zip((1, 2, 3), rs)]
+    path = _runs(tmp_path, rows[:3] + rows[3:6][::-1] + rows[6:])
     table = make_table(f'controls --row "Con, d" {path} d LightGCN con con:llm_shuffle_seed=0 base')
-    real_vs_shuffled = 100 * (statistics.mean(values["con"]) / statistics.mean(values["con:llm_shuffle_seed=0"]) - 1)
-    shuffled_vs_base = 100 * (statistics.mean(values["con:llm_shuffle_seed=0"]) / 0.25 - 1)
+    shuffled = values["con:llm_shuffle_seed=0"]
+    real_vs_shuffled = 100 * (statistics.mean(values["con"]) / statistics.mean(shuffled) - 1)
+    p_real = stats.ttest_rel(values["con"], shuffled).pvalue
+    shuffled_vs_base = 100 * (statistics.mean(shuffled) / statistics.mean(values["base"]) - 1)
+    p_base = stats.ttest_rel(shuffled, values["base"]).pvalue
     cells = table.splitlines()[2].split(" | ")
-    assert cells[0] == "| Con, d" and cells[2].startswith("0.2467 ± 0.0115")
-    assert cells[3].startswith(f"+{real_vs_shuffled:.1f}% (p ") and cells[4].startswith(f"−{abs(shuffled_vs_base):.1f}% (p ")
+    assert cells[0] == "| Con, d" and cells[2].startswith("0.2567 ± 0.0153")
+    assert cells[3] == f"+{real_vs_shuffled:.1f}% (p {p_real:.3f}) / +{real_vs_shuffled:.1f}% (p {p_real:.3f})"
+    assert cells[4].startswith(f"+{shuffled_vs_base:.1f}% (p {p_base:.3f})")
     with pytest.raises(TableError, match="no run of backbone SGL"):
         make_table(f"controls --row x {path} d SGL con con:llm_shuffle_seed=0 base")
 
 
 def test_a_pairs_table_reads_files_without_backbone_or_variant_columns(tmp_path):
-    # demo.py's per-seed file: model and seed only; the model names the variant.
-    path = tmp_path / "demo.csv"
-    write_runs(str(path), [{"model": m, "seed": s, "recall@20": r, "ndcg@20": r}
-                           for m, rs in (("LightGCN", [0.20, 0.20, 0.20]), ("DaRecLightGCN", [0.22, 0.22, 0.23]))
-                           for s, r in zip((1, 2, 3), rs)])
+    # demo.py's per-seed file: model and seed only; the model names the variant, the file name the
+    # dataset. DaRec's rows come in reversed seed order: the t-test pairs by seed.
+    base, ours = [0.20, 0.21, 0.25], [0.22, 0.22, 0.24]
+    path = tmp_path / "ml-100k-demo.csv"
+    write_runs(str(path), [{"model": "LightGCN", "seed": s, "recall@20": r, "ndcg@20": r} for s, r in zip((1, 2, 3), base)]
+               + [{"model": "DaRecLightGCN", "seed": s, "recall@20": r, "ndcg@20": r}
+                  for s, r in reversed(list(zip((1, 2, 3), ours)))])
     table = make_table(f'pairs --row "ml-100k, LightGCN" {path} ml-100k LightGCN LightGCN DaRecLightGCN')
-    change = 100 * (statistics.mean([0.22, 0.22, 0.23]) / 0.20 - 1)
-    assert table.splitlines()[2].startswith("| ml-100k, LightGCN | 0.2000 ± 0.0000 / 0.2000 ± 0.0000 | 0.2233 ± 0.0058")
-    assert f"+{change:.1f}% (p " in table.splitlines()[2]
+    change = 100 * (statistics.mean(ours) / statistics.mean(base) - 1)
+    p = stats.ttest_rel(ours, base).pvalue
+    assert table.splitlines()[2] == (f"| ml-100k, LightGCN | 0.2200 ± 0.0265 / 0.2200 ± 0.0265 | 0.2267 ± 0.0115 / "
+                                     f"0.2267 ± 0.0115 | +{change:.1f}% (p {p:.3f}) / +{change:.1f}% (p {p:.3f}) |")
     with pytest.raises(TableError, match="no run for seeds"):
         make_table(f"pairs --row x {path} ml-100k LightGCN LightGCN DaRecLightGCN --seeds 4")
+    with pytest.raises(TableError, match="has no dataset column and its name does not say steam"):
+        make_table(f"pairs --row x {path} steam LightGCN LightGCN DaRecLightGCN")
 
 
 def test_a_means_table_shows_each_column_and_the_differences_asked_for(tmp_path):

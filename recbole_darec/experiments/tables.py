@@ -12,6 +12,7 @@ generated blocks (:mod:`.pages`): each number comes from the runs, none is typed
 """
 
 import argparse
+import os
 import shlex
 
 from recbole_darec.experiments.runs import one_per_seed, read_runs
@@ -44,9 +45,14 @@ class Runs:
 
     def __init__(self, path, dataset, backbone, seeds):
         self.path, self.seeds = path, list(seeds)
-        # demo.py's and reproduce.py's files have no backbone or variant column (and demo.py's no
-        # dataset): there the model names the variant.
-        rows = [{"setting": "", **r, "variant": r.get("variant") or r["model"]} for r in read_runs(path)
+        # demo.py's and reproduce.py's files have no backbone or variant column: there the model
+        # names the variant. demo.py's have no dataset column either; its file is named after the
+        # dataset (<dataset>-demo), so a directive naming another dataset is refused by the name.
+        found = read_runs(path)
+        if found and "dataset" not in found[0] and dataset not in os.path.basename(path):
+            raise TableError(f"{path}: has no dataset column and its name does not say {dataset}: "
+                             f"which dataset its runs are on is unknown")
+        rows = [{"setting": "", **r, "variant": r.get("variant") or r["model"]} for r in found
                 if r.get("dataset", dataset) == dataset and r.get("backbone", backbone) == backbone]
         if not rows:
             raise TableError(f"{path}: no run of backbone {backbone} on {dataset}")
