@@ -299,9 +299,10 @@ def apply():
     from recbole_darec.datasets.guard import guard_dataset_loading
 
     guard_dataset_loading()
-    from recbole_darec.protocol import apply_test_history_option
+    from recbole_darec.protocol import apply_test_history_option, apply_unseen_items_option
 
     apply_test_history_option()
+    apply_unseen_items_option()
     from recbole_darec.resume import apply_resume_option
 
     apply_resume_option()

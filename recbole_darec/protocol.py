@@ -1,4 +1,5 @@
-r"""Which items a user's test ranking leaves out: RecBole's rule or RLMRec's.
+r"""What the protocol lets a model see: which items a user's test ranking leaves out (RecBole's
+rule or RLMRec's), and whether items that have no training interaction exist during training.
 
 RecBole's full-ranking test masks every item the user met in training *and validation*; RLMRec
 (and so DaRec's and RLMRec's published tables) masks only the training items, so a validation
@@ -8,12 +9,18 @@ item can take a test top-k slot. The config key ``test_history`` picks:
 * ``train`` (RLMRec's; ``properties/rlmrec.yaml`` sets it).
 
 Validation masks the training items under both. docs/datasets.md measures the difference.
+
+``hide_unseen_items`` (default False, RecBole's behaviour): when True, an item with no training
+interaction does not exist for training, as a new item would not: RecBole's training sampler
+never draws it as a negative, AlphaRec's loss never draws it, and DaRec and RLMRec-Gen never align
+its row. The cold-start protocol (``properties/cold-start.yaml``) sets it; without it every model
+learns that the cold items are never positives (docs/cold-start.md).
 """
 
 import numpy as np
 import torch
 
-from recbole_darec.config_checks import checked_choice
+from recbole_darec.config_checks import checked_bool, checked_choice, config_value
 
 TEST_HISTORIES = ("train_valid", "train")
 
@@ -52,3 +59,42 @@ def apply_test_history_option():
 
     __init__._recbole_darec = True
     FullSortEvalDataLoader.__init__ = __init__
+
+
+def hides_unseen_items(config):
+    return checked_bool("hide_unseen_items", config_value(config, "hide_unseen_items", False))
+
+
+def training_items(dataset):
+    r"""The ids of the items with at least one interaction in ``dataset`` (the training split), sorted."""
+    return np.unique(dataset.inter_feat[dataset.iid_field].numpy())
+
+
+class SeenItemsUniform:
+    r"""A training sampler's uniform draw restricted to ``items`` (picklable, as RecBole may save
+    its dataloaders)."""
+
+    def __init__(self, items):
+        self.items = np.asarray(items, dtype=np.int64)
+
+    def __call__(self, sample_num):
+        return self.items[np.random.randint(0, len(self.items), sample_num)]
+
+
+def apply_unseen_items_option():
+    from recbole.data.dataloader.general_dataloader import TrainDataLoader
+
+    original = TrainDataLoader.__init__
+    if getattr(original, "_recbole_darec", False):
+        return
+
+    def __init__(self, config, dataset, sampler, shuffle=False):
+        original(self, config, dataset, sampler, shuffle=shuffle)
+        if hides_unseen_items(config) and self.neg_sample_args["distribution"] != "none":
+            if self.neg_sample_args["distribution"] != "uniform":
+                raise ValueError(f"config key hide_unseen_items: True needs train_neg_sample_args' distribution "
+                                 f"'uniform', got {self.neg_sample_args['distribution']!r}")
+            self._sampler._uni_sampling = SeenItemsUniform(training_items(dataset))
+
+    __init__._recbole_darec = True
+    TrainDataLoader.__init__ = __init__

@@ -82,3 +82,65 @@ def test_the_cold_start_grid_writes_its_table(tmp_path, monkeypatch):
     assert "- AlphaRec: " in report
     script.main(argv)  # every cell done: nothing trains again
     assert len(open(output + "-tinycold.runs.csv").read().splitlines()) == 3
+
+
+def _prepared(root, model, **overrides):
+    import recbole_darec  # noqa: F401
+    from recbole.config import Config
+    from recbole.data import create_dataset, data_preparation
+    from recbole.utils import get_model, init_seed
+
+    config = Config(model=model, dataset="tinycold",
+                    config_dict=tiny_config(root, benchmark_filename=["train", "valid", "test"], **overrides))
+    init_seed(config["seed"], config["reproducibility"])
+    dataset = create_dataset(config)
+    train_data, _, _ = data_preparation(config, dataset)
+    return config, train_data, get_model(model)(config, train_data.dataset)
+
+
+@pytest.mark.parametrize("hide", [True, False])
+def test_hidden_cold_items_are_never_a_training_negative_nor_aligned(tmp_path, monkeypatch, hide):
+    monkeypatch.chdir(tmp_path)
+    _cold_dataset(tmp_path)
+    _, train_data, model = _prepared(tmp_path, "DaRecLightGCN", hide_unseen_items=hide)
+    cold = set(cold_start.cold_items(train_data.dataset))
+    negatives = set()
+    for _ in range(20):  # 20 epochs of draws: with 12 of 60 items cold, one is drawn unless hidden
+        for batch in train_data:
+            negatives.update(batch[model.NEG_ITEM_ID].tolist())
+    aligned_items = {row - model.n_users for row in model.alignable_rows.tolist() if row >= model.n_users}
+    if hide:
+        assert not negatives & cold and not aligned_items & cold
+        assert aligned_items == set(range(1, model.n_items)) - cold
+    else:
+        assert negatives & cold and cold <= aligned_items
+
+
+@pytest.mark.parametrize("hide", [True, False])
+def test_alpharec_draws_its_negatives_among_the_training_items_when_unseen_ones_are_hidden(tmp_path, monkeypatch, hide):
+    from recbole_darec.model import alpharec
+
+    monkeypatch.chdir(tmp_path)
+    _cold_dataset(tmp_path)
+    _, train_data, model = _prepared(tmp_path, "AlphaRec", hide_unseen_items=hide)
+    cold = set(cold_start.cold_items(train_data.dataset))
+    # One-dimensional tables where a user's score for item i is i: the drawn negatives' scores are their ids.
+    monkeypatch.setattr(model, "forward", lambda: (torch.ones(model.n_users, 1),
+                                                    torch.arange(model.n_items, dtype=torch.float).unsqueeze(1)))
+    drawn = set()
+    monkeypatch.setattr(alpharec, "alpharec_infonce",
+                        lambda positive, negative, tau: drawn.update(negative.long().flatten().tolist()) or positive.sum())
+    for batch in train_data:
+        model.calculate_loss(batch)
+    assert 0 not in drawn and drawn <= set(range(1, model.n_items))
+    assert bool(drawn & cold) is not hide
+
+
+def test_hide_unseen_items_refuses_a_value_that_is_not_a_bool(tmp_path, monkeypatch):
+    monkeypatch.chdir(tmp_path)
+    _cold_dataset(tmp_path)
+    with pytest.raises(ValueError, match="config key hide_unseen_items must be True or False, got 'yes'"):
+        _prepared(tmp_path, "LightGCN", hide_unseen_items="yes")
+    popularity = {"distribution": "popularity", "sample_num": 1, "alpha": 1.0, "dynamic": False, "candidate_num": 0}
+    with pytest.raises(ValueError, match="hide_unseen_items: True needs train_neg_sample_args' distribution 'uniform'"):
+        _prepared(tmp_path, "LightGCN", hide_unseen_items=True, train_neg_sample_args=popularity)

@@ -38,6 +38,8 @@ Config keys (defaults in ``properties/model/AlphaRec.yaml``):
     alpharec_hidden_size (int): hidden width of the MLP.
     alpharec_tau (float): InfoNCE temperature (theirs: 0.15).
     alpharec_negatives (int): uniformly drawn negatives per positive (theirs: 256).
+    hide_unseen_items (bool): draw negatives only among items with a training interaction (the
+        cold-start protocol; recbole_darec/protocol.py). Default False: every item.
     and the vector keys of :class:`~recbole_darec.model.llm_vector_input.LLMVectorInput`
     (``llm_user_vectors`` defaults to False here: a user's input is its items' mean).
 """
@@ -52,6 +54,7 @@ from torch import nn
 
 from recbole_darec.config_checks import config_value
 from recbole_darec.model.llm_vector_input import LLMVectorInput
+from recbole_darec.protocol import hides_unseen_items, training_items
 
 
 def mean_of_training_items(interaction_matrix):
@@ -92,6 +95,10 @@ class AlphaRec(LLMVectorInput, LightGCN):
         # The user-item matrix of the training split only: RecBole gives the model train_data's dataset.
         self.register_buffer("user_item_mean", mean_of_training_items(self.interaction_matrix), persistent=False)
         self.user_own_vectors = bool(config_value(config, "llm_user_vectors", False))
+        # hide_unseen_items: only items with a training interaction are drawn (a new item does not
+        # exist at training time); else every real item, as the authors' code.
+        pool = training_items(dataset) if hides_unseen_items(config) else np.arange(1, self.n_items)
+        self.register_buffer("negative_pool", torch.as_tensor(pool, dtype=torch.long), persistent=False)
         self.encoder = nn.Sequential(nn.Linear(self.llm_dim, hidden), nn.LeakyReLU(), nn.Linear(hidden, self.latent_dim))
 
     def input_vectors(self):
@@ -132,8 +139,9 @@ class AlphaRec(LLMVectorInput, LightGCN):
         users, items = self.forward()
         user_rows = users[interaction[self.USER_ID]]
         positives = items[interaction[self.ITEM_ID]]
-        # Uniform over the real items 1..n_items-1 (0 is [PAD]).
-        negative_ids = torch.randint(1, self.n_items, (len(user_rows), self.n_negatives), device=users.device)
+        # Uniform over the pool (the real items 1..n_items-1 unless hide_unseen_items; 0 is [PAD]).
+        draws = torch.randint(0, len(self.negative_pool), (len(user_rows), self.n_negatives), device=users.device)
+        negative_ids = self.negative_pool[draws]
         if self.n_items <= FULL_SCORES_ITEMS_PER_NEGATIVE * self.n_negatives:
             # Scoring every item and picking the drawn ones is one matrix product; gathering B x K
             # rows of d and its scatter-add backward cost about 8x more on CPU at ml-100k's size

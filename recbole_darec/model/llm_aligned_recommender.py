@@ -29,13 +29,16 @@ A subclass names its terms in ``alignment_loss_names`` and computes them, alread
 :meth:`alignment_losses`.
 
 Config keys: those of :class:`~recbole_darec.model.llm_vector_input.LLMVectorInput` (defaults in
-``properties/model/LLMVectorInput.yaml``); ``llm_user_vectors`` must stay True.
+``properties/model/LLMVectorInput.yaml``); ``llm_user_vectors`` must stay True;
+``hide_unseen_items`` (default False): when True, the rows of items with no training interaction
+are never aligned (the cold-start protocol, :mod:`recbole_darec.protocol`).
 """
 
 import torch
 from torch import nn
 
 from recbole_darec.model.llm_vector_input import LLMVectorInput
+from recbole_darec.protocol import hides_unseen_items, training_items
 
 
 class LLMAlignedRecommender(LLMVectorInput):
@@ -51,6 +54,10 @@ class LLMAlignedRecommender(LLMVectorInput):
         # Row 0 (the [PAD] user) and row n_users (the [PAD] item) have no text: never align them.
         rows = torch.arange(self.n_users + self.n_items)
         rows = rows[(rows != 0) & (rows != self.n_users)]
+        if hides_unseen_items(config):
+            seen = torch.zeros(self.n_items, dtype=torch.bool)
+            seen[torch.from_numpy(training_items(dataset))] = True
+            rows = rows[(rows < self.n_users) | seen[(rows - self.n_users).clamp(min=0)]]
         self.register_buffer("alignable_rows", rows, persistent=False)
         self._check_embeddings_reachable()
         self.cf_dim = int(self.collaborative_dim(config))
