@@ -134,3 +134,20 @@ def test_a_means_table_shows_each_column_and_the_differences_asked_for(tmp_path)
         make_table(f"means --columns base Con --row x {path} d LightGCN base")
     with pytest.raises(TableError, match="--compare names"):
         make_table(f"means --columns base Con --compare Gen:base --row x {path} d LightGCN base con")
+
+
+def test_a_published_table_compares_each_row_with_rlmrecs_table_1(tmp_path):
+    from recbole_darec.experiments.reproduce import read_published
+
+    theirs = read_published()[("LightGCN", "yelp")]
+    path = tmp_path / "rlmrec.runs.csv"
+    write_runs(str(path), [{"model": "RLMRecLightGCN", "dataset": "yelp", "setting": "s", "seed": s,
+                            "recall@20": theirs["recall@20"] * f, "ndcg@20": theirs["ndcg@20"] * f}
+                           for s, f in ((1, 1.02), (2, 1.02), (3, 1.1))])
+    table = make_table(f'published --row ours {path} yelp RLMRecLightGCN LightGCN')
+    # mean factor (1.02 + 1.02 + 1.1) / 3 = 1.0467
+    assert table.splitlines()[2].endswith(f"| {theirs['recall@20']:.4f} / {theirs['ndcg@20']:.4f} | +4.7% / +4.7% |")
+    table = make_table(f'published --seeds 3 --row ours {path} yelp RLMRecLightGCN LightGCN')
+    assert table.splitlines()[2].endswith("| +10.0% / +10.0% |")
+    with pytest.raises(TableError, match="no row RLMRecLightGCN on yelp"):
+        make_table(f'published --row ours {path} yelp RLMRecLightGCN RLMRecLightGCN')

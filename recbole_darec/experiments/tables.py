@@ -6,6 +6,7 @@ generated blocks (:mod:`.pages`): each number comes from the runs, none is typed
 * ``ablation``: DaRec's ablations on one backbone against full DaRec, the backbone and Con.
 * ``pairs``: one method against its backbone in several grids (each row from its own runs file).
 * ``means``: several methods side by side in several grids (means only) with chosen differences.
+* ``published``: our runs against the row of RLMRec's Table 1 each reproduces.
 * ``controls``: the shuffled-vector control of several methods (each row from its own runs file).
 * ``validation``: a sweep's best validation score per variant, with the epoch it came at: what a
   setting is chosen on (the test metrics of a sweep stay unread).
@@ -53,7 +54,7 @@ class Runs:
             raise TableError(f"{path}: has no dataset column and its name does not say {dataset}: "
                              f"which dataset its runs are on is unknown")
         rows = [{"setting": "", **r, "variant": r.get("variant") or r["model"]} for r in found
-                if r.get("dataset", dataset) == dataset and r.get("backbone", backbone) == backbone]
+                if r.get("dataset", dataset) == dataset and backbone in (None, r.get("backbone", backbone))]
         if not rows:
             raise TableError(f"{path}: no run of backbone {backbone} on {dataset}")
         self.rows = rows
@@ -228,7 +229,31 @@ def means_table(argv):
     return "\n".join(lines)
 
 
-TABLES = {"variants": variants_table, "pairs": pairs_table, "means": means_table, "ablation": ablation_table, "validation": validation_table,
+def published_table(argv):
+    r"""Our runs against the row of RLMRec's Table 1 each reproduces, each row from its own runs file."""
+    from recbole_darec.experiments.reproduce import read_published
+
+    parser = argparse.ArgumentParser(prog="published")
+    parser.add_argument("--row", nargs=5, action="append", required=True,
+                        metavar=("LABEL", "RUNS", "DATASET", "VARIANT", "PUBLISHED_MODEL"))
+    parser.add_argument("--seeds", type=int, nargs="+", default=[1, 2, 3])
+    args = parser.parse_args(argv)
+    published = read_published()
+    lines = ["| | dataset | test R@20 | test N@20 | published R@20 / N@20 | difference |", "|---|---|---|---|---|---|"]
+    for label, path, dataset, variant, model in args.row:
+        if (model, dataset) not in published:
+            raise TableError(f"RLMRec's Table 1 has no row {model} on {dataset}")
+        theirs = published[(model, dataset)]
+        runs = Runs(path, dataset, None, args.seeds)
+        ours = {m: runs.values(variant, m) for m in METRICS}
+        cells = [fmt_mean_std(ours[m]) if len(args.seeds) > 1 else f"{ours[m][0]:.4f}" for m in METRICS]
+        changes = [f"{100 * (sum(ours[m]) / len(ours[m]) / theirs[m] - 1):+.1f}%".replace("-", "−") for m in METRICS]
+        lines.append(f"| {label} | {dataset} | {cells[0]} | {cells[1]} | "
+                     f"{theirs['recall@20']:.4f} / {theirs['ndcg@20']:.4f} | {' / '.join(changes)} |")
+    return "\n".join(lines)
+
+
+TABLES = {"variants": variants_table, "pairs": pairs_table, "means": means_table, "published": published_table, "ablation": ablation_table, "validation": validation_table,
           "controls": controls_table}
 
 
