@@ -144,3 +144,30 @@ def test_hide_unseen_items_refuses_a_value_that_is_not_a_bool(tmp_path, monkeypa
     popularity = {"distribution": "popularity", "sample_num": 1, "alpha": 1.0, "dynamic": False, "candidate_num": 0}
     with pytest.raises(ValueError, match="hide_unseen_items: True needs train_neg_sample_args' distribution 'uniform'"):
         _prepared(tmp_path, "LightGCN", hide_unseen_items=True, train_neg_sample_args=popularity)
+
+
+def test_darecs_global_terms_over_all_rows_see_the_sampled_rows_when_unseen_items_are_hidden(tmp_path, monkeypatch):
+    monkeypatch.chdir(tmp_path)
+    _cold_dataset(tmp_path)
+    _, train_data, model = _prepared(tmp_path, "DaRecLightGCN", hide_unseen_items=True, darec_global_rows="all",
+                                     darec_sample_size=20)
+    seen = {}
+
+    def capture(self, cf_rows, llm_rows, sample=None):
+        seen.update(cf=cf_rows, llm=llm_rows, sample=sample)
+        return {"term": cf_rows.sum() * 0}
+
+    monkeypatch.setattr(type(model.darec), "forward", capture)
+    # RecBole numbers the cold items last (they first appear in validation), so hide one more in
+    # the middle as well: past it, positions in alignable_rows and row numbers part.
+    middle = model.n_users + model.n_items // 2
+    model.alignable_rows = model.alignable_rows[model.alignable_rows != middle]
+    picked = torch.cat([model.alignable_rows[:5], model.alignable_rows[-15:]])
+    monkeypatch.setattr(model, "sample_rows", lambda interaction: picked)
+    batch = next(iter(train_data))
+    user_table, item_table = model.forward()
+    model.alignment_losses(user_table, item_table, batch)
+    cf_all = torch.cat([user_table, item_table])
+    # The sample indexes the aligned rows: it must pick exactly the sampled rows' vectors.
+    assert torch.equal(seen["cf"][seen["sample"]], cf_all[picked])
+    assert torch.equal(seen["llm"][seen["sample"]], model.llm_vectors[picked])

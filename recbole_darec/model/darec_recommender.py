@@ -229,8 +229,9 @@ class DaRecRecommender(LLMAlignedRecommender):
         cf_all = torch.cat([user_table, item_table])
         rows = self.sample_rows(interaction)
         if self.global_rows == "all":
-            # Row r of cf_all sits at position r - 1 (users) or r - 2 (items) of alignable_rows.
-            sample = rows - 1 - (rows > self.n_users).long()
+            # The sampled rows' positions in alignable_rows (sorted; it leaves out the [PAD] rows
+            # and, under hide_unseen_items, the items without training interactions).
+            sample = torch.searchsorted(self.alignable_rows, rows)
             aligned = self.alignable_rows
             terms = self.darec(cf_all[aligned], self.llm_vectors[aligned], sample)
         else:
