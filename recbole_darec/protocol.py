@@ -81,20 +81,42 @@ class SeenItemsUniform:
         return self.items[np.random.randint(0, len(self.items), sample_num)]
 
 
+def hide_unseen_items_in_sampler(loader, config):
+    r"""Make training loader ``loader``'s sampler draw only training items when ``config`` hides the
+    others, and RecBole's uniform draw otherwise."""
+    sampler = loader._sampler
+    if sampler is None or loader.neg_sample_args["distribution"] == "none":
+        return
+    if not hides_unseen_items(config):
+        vars(sampler).pop("_uni_sampling", None)
+        return
+    if loader.neg_sample_args["distribution"] != "uniform":
+        raise ValueError(f"config key hide_unseen_items: True needs train_neg_sample_args' distribution "
+                         f"'uniform', got {loader.neg_sample_args['distribution']!r}")
+    pool = training_items(loader._dataset)
+    if max((len(used) for used in sampler.used_ids), default=0) >= len(pool):
+        # The sampler redraws a user's positives: it would never find a negative for this user.
+        raise ValueError(f"config key hide_unseen_items: a user has interacted with all {len(pool)} items of "
+                         f"the training split, so none is left to draw as its negative")
+    sampler._uni_sampling = SeenItemsUniform(pool)
+
+
 def apply_unseen_items_option():
     from recbole.data.dataloader.general_dataloader import TrainDataLoader
 
-    original = TrainDataLoader.__init__
-    if getattr(original, "_recbole_darec", False):
+    original_init, original_update = TrainDataLoader.__init__, TrainDataLoader.update_config
+    if getattr(original_init, "_recbole_darec", False):
         return
 
     def __init__(self, config, dataset, sampler, shuffle=False):
-        original(self, config, dataset, sampler, shuffle=shuffle)
-        if hides_unseen_items(config) and self.neg_sample_args["distribution"] != "none":
-            if self.neg_sample_args["distribution"] != "uniform":
-                raise ValueError(f"config key hide_unseen_items: True needs train_neg_sample_args' distribution "
-                                 f"'uniform', got {self.neg_sample_args['distribution']!r}")
-            self._sampler._uni_sampling = SeenItemsUniform(training_items(dataset))
+        original_init(self, config, dataset, sampler, shuffle=shuffle)
+        hide_unseen_items_in_sampler(self, config)
+
+    def update_config(self, config):
+        # RecBole hands reloaded saved dataloaders (save_dataloaders) the run's config here.
+        original_update(self, config)
+        hide_unseen_items_in_sampler(self, config)
 
     __init__._recbole_darec = True
     TrainDataLoader.__init__ = __init__
+    TrainDataLoader.update_config = update_config

@@ -69,7 +69,8 @@ def test_the_cold_start_grid_writes_its_table(tmp_path, monkeypatch):
     config = tmp_path / "cold.yaml"
     # eval_step 2: Pop's one epoch is then validated and saved only because train_run sets its
     # eval_step to 1 (without that, its test loads a checkpoint that was never written).
-    config.write_text("benchmark_filename: [train, valid, test]\nepochs: 2\neval_step: 2\nembedding_size: 8\n"
+    config.write_text("benchmark_filename: [train, valid, test]\nhide_unseen_items: True\nepochs: 2\neval_step: 2\n"
+                      "embedding_size: 8\n"
                       "topk: [5]\nmetrics: [Recall, NDCG]\nvalid_metric: NDCG@5\nshow_progress: False\n")
     output = str(tmp_path / "results" / "cold")
     monkeypatch.setattr(sys, "argv", ["x"])
@@ -109,6 +110,7 @@ def test_hidden_cold_items_are_never_a_training_negative_nor_aligned(tmp_path, m
         for batch in train_data:
             negatives.update(batch[model.NEG_ITEM_ID].tolist())
     aligned_items = {row - model.n_users for row in model.alignable_rows.tolist() if row >= model.n_users}
+    assert len(negatives) > len(cold)
     if hide:
         assert not negatives & cold and not aligned_items & cold
         assert aligned_items == set(range(1, model.n_items)) - cold
@@ -171,3 +173,30 @@ def test_darecs_global_terms_over_all_rows_see_the_sampled_rows_when_unseen_item
     # The sample indexes the aligned rows: it must pick exactly the sampled rows' vectors.
     assert torch.equal(seen["cf"][seen["sample"]], cf_all[picked])
     assert torch.equal(seen["llm"][seen["sample"]], model.llm_vectors[picked])
+
+
+def test_a_reloaded_training_loader_follows_the_config_it_is_handed(tmp_path, monkeypatch):
+    # RecBole reloads saved dataloaders and hands them the run's config through update_config.
+    monkeypatch.chdir(tmp_path)
+    _cold_dataset(tmp_path)
+    config, train_data, _ = _prepared(tmp_path, "LightGCN")
+    cold = set(cold_start.cold_items(train_data.dataset))
+    config["hide_unseen_items"] = True
+    train_data.update_config(config)
+    drawn = set(train_data._sampler.sampling(5000).tolist())
+    assert drawn and not drawn & cold
+    config["hide_unseen_items"] = False
+    train_data.update_config(config)
+    assert set(train_data._sampler.sampling(5000).tolist()) & cold
+
+
+def test_con_scores_an_item_from_text_at_the_trained_items_mean_norm(tmp_path, monkeypatch):
+    monkeypatch.chdir(tmp_path)
+    _cold_dataset(tmp_path)
+    _, train_data, model = _prepared(tmp_path, "LightGCNCon")
+    trained = sorted(set(range(1, model.n_items)) - set(cold_start.cold_items(train_data.dataset)))
+    items = torch.zeros(model.n_items, 4)
+    items[trained] = 2.0  # trained rows of norm 4; the cold rows stay 0 and must not pull the mean down
+    monkeypatch.setattr(model, "ranking_tables", lambda: (torch.ones(model.n_users, 4), items))
+    rows = model.item_rows_from_text(model.llm_vectors[model.n_users + 1: model.n_users + 3])
+    assert torch.allclose(rows.norm(dim=1), torch.full((2,), 4.0))

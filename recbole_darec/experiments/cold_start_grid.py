@@ -39,6 +39,17 @@ def model_setting(spec):
     return model, dict(pair.split("=", 1) for pair in pairs)
 
 
+def cell_settings(data_path, overrides, model, own):
+    # RecBole's Pop counts every item id of the batch, the sampled negatives included: the
+    # popularity floor counts the training interactions only.
+    floor = {"train_neg_sample_args": "None"} if model == "Pop" else {}
+    return {"data_path": data_path, **floor, **overrides, **own}
+
+
+def cell_setting(config_files, data_path, overrides, model, own):
+    return setting_fingerprint(config_files, cell_settings(data_path, overrides, model, own), reads_llm_vectors(model))
+
+
 def evaluator(k):
     def evaluate(checkpoint):
         from recbole.quick_start import load_data_and_model
@@ -108,8 +119,8 @@ def main(argv=None):
     config_files = [os.path.join(REPO, path) for path in args.config]
     for seed in args.seeds:
         for spec, (model, settings) in zip(args.models, specs):
-            settings = {"data_path": args.data_path, **overrides, **settings}
-            fingerprint = setting_fingerprint(config_files, settings, reads_llm_vectors(model))
+            fingerprint = cell_setting(config_files, args.data_path, overrides, model, settings)
+            settings = cell_settings(args.data_path, overrides, model, settings)
             done = [r for r in read_runs(runs_path) if (r["spec"], r["seed"], r["setting"]) == (spec, seed, fingerprint)]
             if done:
                 print(f"  {spec} seed {seed}: done earlier", flush=True)
@@ -117,10 +128,8 @@ def main(argv=None):
             train_cell(runs_path, cell_folder(output, args.dataset, model, seed, fingerprint), f"{spec} seed {seed}",
                        model, args.dataset, seed, config_files, settings, {"spec": spec, "setting": fingerprint},
                        evaluate=evaluator(args.k))
-    runs = [r for r in read_runs(runs_path)
-            if r["setting"] == setting_fingerprint(config_files, {"data_path": args.data_path, **overrides,
-                                                                  **model_setting(r["spec"])[1]},
-                                                   reads_llm_vectors(model_setting(r["spec"])[0]))]
+    runs = [r for r in read_runs(runs_path) if r["setting"] == cell_setting(config_files, args.data_path, overrides,
+                                                                           *model_setting(r["spec"]))]
     text = report(command, runs, args.models, args.seeds, args.k)
     atomic_write_text(f"{output}.md", lambda f: f.write(text))
     print(text)

@@ -27,6 +27,7 @@ from recbole_darec.config_checks import checked_choice
 from recbole_darec.model.llm_aligned_recommender import LLMAlignedRecommender
 from recbole_darec.model.contrastive import info_nce, own_rows
 from recbole_darec.model.rlmrec_alignment import mapping_mlp
+from recbole_darec.protocol import training_items
 
 NEGATIVES = ("all", "batch")
 
@@ -42,13 +43,16 @@ class RLMRecConRecommender(LLMAlignedRecommender):
             raise ValueError(f"config key con_tau must be > 0, got {self.con_tau}")
         self.con_negatives = checked_choice("con_negatives", config["con_negatives"], NEGATIVES)
         self.llm_to_cf = mapping_mlp(self.llm_dim, self.cf_dim)
+        self.register_buffer("trained_items", torch.as_tensor(training_items(dataset), dtype=torch.long),
+                             persistent=False)
 
     no_text_path = None
 
     def item_rows_from_text(self, item_vectors):
         # The InfoNCE aligned the mapped vector with the item's propagated row (E^C, what ranks),
-        # by cosine: the mapping gives the direction, the trained items' mean norm the length.
-        item_table = self.ranking_tables()[1][1:]  # row 0 is the [PAD] item
+        # by cosine: the mapping gives the direction, the trained items' mean norm the length
+        # (items without a training interaction keep small untrained rows: left out).
+        item_table = self.ranking_tables()[1][self.trained_items]
         mapped = torch.nn.functional.normalize(self.llm_to_cf(item_vectors), dim=1)
         return mapped * item_table.norm(dim=1).mean()
 
