@@ -22,13 +22,13 @@ import numpy as np
 import torch
 from recbole.data.interaction import Interaction
 
+from recbole_darec.protocol import training_items
 from recbole_darec.recommend import history_matrix, mask_seen, text_path_problem
 
 
 def cold_items(train_dataset):
     r"""Internal ids of the items with no training interaction ([PAD] excluded)."""
-    degree = np.bincount(train_dataset.inter_feat[train_dataset.iid_field].numpy(), minlength=train_dataset.item_num)
-    return np.flatnonzero(degree[1:] == 0) + 1
+    return np.setdiff1d(np.arange(1, train_dataset.item_num), training_items(train_dataset))
 
 
 def text_path(model):

@@ -46,8 +46,8 @@ def cell_settings(data_path, overrides, model, own):
     return {"data_path": data_path, **floor, **overrides, **own}
 
 
-def cell_setting(config_files, data_path, overrides, model, own):
-    return setting_fingerprint(config_files, cell_settings(data_path, overrides, model, own), reads_llm_vectors(model))
+def cell_setting(config_files, settings, model):
+    return setting_fingerprint(config_files, settings, reads_llm_vectors(model))
 
 
 def evaluator(k):
@@ -119,8 +119,8 @@ def main(argv=None):
     config_files = [os.path.join(REPO, path) for path in args.config]
     for seed in args.seeds:
         for spec, (model, settings) in zip(args.models, specs):
-            fingerprint = cell_setting(config_files, args.data_path, overrides, model, settings)
             settings = cell_settings(args.data_path, overrides, model, settings)
+            fingerprint = cell_setting(config_files, settings, model)
             done = [r for r in read_runs(runs_path) if (r["spec"], r["seed"], r["setting"]) == (spec, seed, fingerprint)]
             if done:
                 print(f"  {spec} seed {seed}: done earlier", flush=True)
@@ -128,8 +128,11 @@ def main(argv=None):
             train_cell(runs_path, cell_folder(output, args.dataset, model, seed, fingerprint), f"{spec} seed {seed}",
                        model, args.dataset, seed, config_files, settings, {"spec": spec, "setting": fingerprint},
                        evaluate=evaluator(args.k))
-    runs = [r for r in read_runs(runs_path) if r["setting"] == cell_setting(config_files, args.data_path, overrides,
-                                                                           *model_setting(r["spec"]))]
+    def current(spec):
+        model, own = model_setting(spec)
+        return cell_setting(config_files, cell_settings(args.data_path, overrides, model, own), model)
+
+    runs = [r for r in read_runs(runs_path) if r["setting"] == current(r["spec"])]
     text = report(command, runs, args.models, args.seeds, args.k)
     atomic_write_text(f"{output}.md", lambda f: f.write(text))
     print(text)

@@ -253,8 +253,8 @@ def published_table(argv):
     return "\n".join(lines)
 
 
-TABLES = {"variants": variants_table, "pairs": pairs_table, "means": means_table, "published": published_table, "ablation": ablation_table, "validation": validation_table,
-          "controls": controls_table}
+TABLES = {"variants": variants_table, "ablation": ablation_table, "validation": validation_table,
+          "pairs": pairs_table, "means": means_table, "published": published_table, "controls": controls_table}
 
 
 def make_table(directive):
